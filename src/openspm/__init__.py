@@ -1,0 +1,5 @@
+"""OpenSPM: open-source Sales Performance Management."""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

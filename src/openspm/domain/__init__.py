@@ -1,0 +1,1 @@
+"""The pure domain: values and rules with no I/O and no framework imports."""

@@ -1,0 +1,1 @@
+"""Columnar computation over Arrow tables: pure functions, tables in, tables out."""

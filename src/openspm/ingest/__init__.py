@@ -1,0 +1,1 @@
+"""Importers: canonical CSV, CRM export mappings, validation, de-duplication and change detection."""

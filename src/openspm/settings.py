@@ -1,0 +1,16 @@
+"""Settings read from the environment (``SPM_*``), built once at the edge (CLI callback, app factory)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///spm.db"
+
+
+class Settings(BaseSettings):
+    """OpenSPM configuration. Every field can be set as an environment variable ``SPM_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="SPM_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """SQLAlchemy URL of the store: ``sqlite:///spm.db`` (default) or ``postgresql+psycopg://…``."""

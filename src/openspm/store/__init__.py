@@ -1,0 +1,1 @@
+"""System of record: models, migrations, audit log and the columnar read path."""

@@ -1,0 +1,73 @@
+"""The web application factory: settings in, app out. Nothing connects at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openspm import __version__
+from openspm.settings import Settings
+from openspm.store.db import make_engine
+from openspm.web import problems
+from openspm.web.templating import make_templates
+
+STATIC = Path(__file__).parent / "static"
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    """No inline scripts, no framing, no sniffing: headers every response carries."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        if not request.url.path.startswith("/api/docs"):  # Swagger UI loads its own inline script
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for the store named by `settings.database_url`."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="OpenSPM",
+        version=__version__,
+        summary="Sales performance management: behaviours, results, planning and pay.",
+        docs_url="/api/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.templates = make_templates()
+    problems.install(app)
+    from openspm.web.ui import errors as ui_errors
+
+    ui_errors.install(app)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    from openspm.web.api import router as api_router
+    from openspm.web.ui import router as ui_router
+
+    app.include_router(api_router)
+    app.include_router(ui_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app
