@@ -25,8 +25,20 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
-from sqlalchemy import ColumnElement, Connection, Date, Row, and_, case, exists, func, literal, or_, select
-from sqlalchemy import true as always
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Row,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 
 from openspm.access.roles import Permission, Principal, Reach, Role
 from openspm.domain.errors import NotFound
@@ -101,6 +113,8 @@ FilterText = Annotated[str, StringConstraints(min_length=1, max_length=200, patt
 
 
 class Public(BaseModel):
+    """A record as the API shows it: immutable."""
+
     model_config = ConfigDict(frozen=True)
 
 
@@ -120,6 +134,8 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class Page(Public, Generic[T]):
+    """One page of a list."""
+
     items: list[T]
     total: int = Field(description="rows in scope that match the filters, over all pages")
     limit: int
@@ -722,7 +738,7 @@ class QuotaFilter(BaseModel):
 def _quota_scope(scope: Scope) -> ColumnElement[bool]:
     """A person's quota goes with the person; org-unit quotas only to those who see all or a subtree."""
     if scope.reach is Reach.ALL:
-        return always()
+        return true()
     mine = and_(Quota.subject_kind == "person", scope.people(Quota.subject_id))
     return or_(mine, Quota.subject_kind == "org_unit") if scope.reach is Reach.SUBTREE else mine
 

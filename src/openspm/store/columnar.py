@@ -8,13 +8,26 @@ as `decimal128` rebuilt from the stored scaled integers, dates as `date32`, time
 connections in parallel, all on one snapshot: on PostgreSQL an exported snapshot, on SQLite read
 transactions started while the write lock is held for a moment (if it cannot be had, one connection
 reads everything).
+
+SQLite reads run in a worker process. ADBC's SQLite driver carries its own copy of the SQLite library,
+and two copies in one process must never open the same database file: POSIX locks belong to the
+process, so when one copy closes its file descriptor the other copy's locks silently vanish (the SQLite
+documentation's "multiple copies of SQLite linked into the same application"; here it showed as
+`disk I/O error` on the WAL index). The app and the importer use Python's `sqlite3` through SQLAlchemy,
+so the ADBC copy lives in its own process, and the table comes back through a memory-mapped Arrow IPC
+file: no copy of the data is made on the way.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import pickle
 import re
-import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -253,7 +266,11 @@ def read_arrow(
     if any(not values for _, values in request.where + request.late):
         return request.schema.empty_table().select(list(request.output))
     url = normalise_url(url)
-    raw = _read_sqlite(url, request) if is_sqlite(url) else _read_postgres(url, request)
+    if is_sqlite(url):
+        spec = (entity_or_table, request.columns, date_column, start, end, request.where)
+        raw = _SQLITE_WORKER.read(str(_sqlite_path(url)), spec)
+    else:
+        raw = _read_postgres(url, request)
     for key, values in request.late:
         wanted = pc.cast(pa.array(values, pa.string()), raw.schema.field(key).type)
         raw = raw.filter(pc.is_in(raw.column(key), value_set=wanted))
@@ -327,6 +344,110 @@ def _sqlite_path(url: str) -> Path:
     return path
 
 
+_SqliteSpec = tuple[
+    str,
+    tuple[StoredColumn, ...],
+    str | None,
+    date | None,
+    date | None,
+    tuple[tuple[StoredColumn, tuple[str, ...]], ...],
+]
+
+
+_WORKER_MAIN = "from openspm.store.columnar import serve_sqlite_reads; serve_sqlite_reads()"
+
+
+class _SqliteWorker:
+    """The process that owns every ADBC SQLite connection of this process (see the module docstring).
+
+    A plain child interpreter (`python -c …`), so it works from scripts and notebooks alike; requests and
+    replies are pickled over its stdin/stdout, and tables come back as memory-mapped IPC files.
+    """
+
+    def __init__(self) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._owner = 0
+        self._lock = threading.Lock()
+
+    def _child(self) -> subprocess.Popen[bytes]:
+        alive = self._process is not None and self._process.poll() is None
+        if not alive or self._owner != os.getpid():  # none yet, dead, or inherited through fork
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "from openspm.store.columnar import serve_sqlite_reads; serve_sqlite_reads()",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+            self._owner = os.getpid()
+        assert self._process is not None
+        return self._process
+
+    def read(self, path: str, spec: _SqliteSpec) -> pa.Table:
+        with self._lock:
+            child = self._child()
+            assert child.stdin is not None
+            assert child.stdout is not None
+            pickle.dump((path, spec), child.stdin)
+            child.stdin.flush()
+            try:
+                ok, payload = pickle.load(child.stdout)  # noqa: S301 - our own child's reply
+            except EOFError:
+                raise RuntimeError("the SQLite reader process ended unexpectedly") from None
+        if not ok:
+            raise payload
+        try:
+            with pa.memory_map(payload) as source:
+                return pa.ipc.open_file(source).read_all()
+        finally:
+            os.unlink(payload)  # the mapping stays valid until the table is freed
+
+    def close(self) -> None:
+        with self._lock:
+            if self._process is not None and self._owner == os.getpid() and self._process.poll() is None:
+                assert self._process.stdin is not None
+                self._process.stdin.close()  # end of input: the child exits
+                self._process.wait(timeout=10)
+            self._process = None
+
+
+def serve_sqlite_reads() -> None:
+    """The SQLite reader process's loop: one pickled request in, one pickled reply out, until EOF."""
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        try:
+            path, spec = pickle.load(requests)  # noqa: S301 - requests come from our parent process
+        except EOFError:
+            return
+        try:
+            reply: tuple[bool, Any] = (True, _sqlite_read_to_file(path, spec))
+        except Exception as exc:  # handed back to the caller, who raises it
+            reply = (False, exc)
+        pickle.dump(reply, replies)
+        replies.flush()
+
+
+_SQLITE_WORKER = _SqliteWorker()
+atexit.register(_SQLITE_WORKER.close)
+_SHARED_MEMORY = Path("/dev/shm")  # noqa: S108 - tmpfs; files are created with mkstemp (0600)
+
+
+def _sqlite_read_to_file(path: str, spec: _SqliteSpec) -> str:
+    """In the worker: read, and write the typed table to an Arrow IPC file (in memory where possible)."""
+    name, columns, date_column, start, end, where = spec
+    table = store_table(name)
+    dated = stored_columns(table)[date_column] if date_column is not None else None
+    request = _Request(table, columns, tuple(c.name for c in columns), dated, start, end, where, ())
+    result = _read_sqlite(Path(path), request)
+    folder = _SHARED_MEMORY if _SHARED_MEMORY.is_dir() and os.access(_SHARED_MEMORY, os.W_OK) else None
+    handle, ipc_path = tempfile.mkstemp(prefix="openspm-read-", suffix=".arrow", dir=folder)
+    with os.fdopen(handle, "wb") as sink, pa.ipc.new_file(sink, result.schema) as writer:
+        writer.write_table(result)
+    return ipc_path
+
+
 def _sqlite_sentinel(column: StoredColumn) -> str:
     if column.storage in (Storage.TEXT, Storage.DATE, Storage.DATETIME, Storage.JSON):
         return "''"
@@ -352,12 +473,17 @@ def _sqlite_statement(request: _Request, rowids: _Range, scan: bool) -> tuple[st
     return f"SELECT {typed_row} UNION ALL {_select(request, conditions)}", params
 
 
-def _sqlite_connect(path: Path) -> Any:
-    connection = adbc_driver_sqlite.dbapi.connect(str(path))  # autocommit off: reads in one transaction
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA busy_timeout = 10000")
-        cursor.fetchall()
+def _sqlite_connect(path: Path, *, autocommit: bool = False) -> Any:
+    """A reader (autocommit off: all its reads in one transaction) or, with autocommit, the coordinator."""
+    connection = adbc_driver_sqlite.dbapi.connect(str(path), autocommit=autocommit)
+    _sqlite_run(connection, f"PRAGMA busy_timeout = {int(SQLITE_LOCK_SECONDS * 1000)}")
     return connection
+
+
+def _sqlite_run(connection: Any, statement: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+        cursor.fetchall()
 
 
 def _sqlite_part(connection: Any, request: _Request, rowids: _Range, scan: bool) -> pa.Table:
@@ -369,9 +495,9 @@ def _sqlite_part(connection: Any, request: _Request, rowids: _Range, scan: bool)
     return _typed(raw.slice(1), request)
 
 
-def _read_sqlite(url: str, request: _Request) -> pa.Table:
-    path = _sqlite_path(url)
-    coordinator = sqlite3.connect(path, timeout=SQLITE_LOCK_SECONDS, isolation_level=None)
+def _read_sqlite(path: Path, request: _Request) -> pa.Table:
+    """Runs in the SQLite worker process only (never beside Python's sqlite3 on the same file)."""
+    coordinator = _sqlite_connect(path, autocommit=True)
     connections = [_sqlite_connect(path)]
     try:
         scan = _sqlite_prefers_scan(coordinator, request)
@@ -409,15 +535,15 @@ def _rowid_span(connection: Any, table: Table) -> tuple[int, int]:
     return (int(low), int(high)) if low is not None else (0, 0)
 
 
-def _sqlite_same_snapshot(coordinator: sqlite3.Connection, path: Path, connections: list[Any]) -> None:
+def _sqlite_same_snapshot(coordinator: Any, path: Path, connections: list[Any]) -> None:
     """Add connections reading the same snapshot as the first; none if the write lock cannot be had.
 
     While the coordinator holds the write lock nothing can commit, so read transactions begun then all
     see the same last commit.
     """
     try:
-        coordinator.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError:  # a writer holds the lock: one connection reads everything
+        _sqlite_run(coordinator, "BEGIN IMMEDIATE")
+    except adbc_driver_sqlite.dbapi.Error:  # a writer holds the lock: one connection reads everything
         return
     try:
         connections += [_sqlite_connect(path) for _ in range(PARTITIONS - 1)]
@@ -426,7 +552,7 @@ def _sqlite_same_snapshot(coordinator: sqlite3.Connection, path: Path, connectio
                 cursor.execute("SELECT count(*) FROM sqlite_master")
                 cursor.fetchall()
     finally:
-        coordinator.execute("ROLLBACK")
+        _sqlite_run(coordinator, "ROLLBACK")
 
 
 def _date_indexed(request: _Request) -> bool:
@@ -437,7 +563,7 @@ def _date_indexed(request: _Request) -> bool:
     return any(next(iter(i.columns)).name == dated.name for i in request.table.indexes)
 
 
-def _sqlite_prefers_scan(coordinator: sqlite3.Connection, request: _Request) -> bool:
+def _sqlite_prefers_scan(coordinator: Any, request: _Request) -> bool:
     """Whether the date range is wide enough that scanning the table beats walking its date index.
 
     SQLite (without STAT4) assumes a range on an index is selective; for half a table the index walk is
@@ -447,7 +573,9 @@ def _sqlite_prefers_scan(coordinator: sqlite3.Connection, request: _Request) -> 
     if dated is None or not _date_indexed(request):
         return False
     name, table = _quote(dated.name), _quote(request.table.name)
-    low, high = coordinator.execute(_min_max_sql(name, table)).fetchone()
+    with coordinator.cursor() as cursor:
+        cursor.execute(_min_max_sql(name, table))
+        low, high = cursor.fetchone()
     if low is None:
         return False
     first, after = date.fromisoformat(low[:10]), date.fromisoformat(high[:10]) + timedelta(days=1)
