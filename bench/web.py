@@ -285,6 +285,8 @@ async def _load(base: str, credentials: dict[str, Any], paths: list[str]) -> dic
                     status = str((await client.get(paths[i % len(paths)])).status_code)
                 except httpx.TimeoutException:
                     status = "timeout"
+                except httpx.TransportError as exc:  # the server dropped the connection
+                    status = type(exc).__name__
                 latencies.append(time.perf_counter() - started)
                 statuses[status] += 1
 

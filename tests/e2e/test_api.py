@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -21,22 +21,10 @@ from openspm.settings import Settings
 from openspm.store.db import make_engine
 from openspm.store.migrate import upgrade
 from openspm.web.app import create_app
+from tests.e2e.conftest import PASSWORD, SMALL, Web
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
-SMALL = Path(__file__).parent.parent / "fixtures" / "canonical" / "small"
-PASSWORD = "correct horse battery"
-
-
-class Web(Protocol):
-    """The `web` fixture of conftest.py: the app over the small company and a client per user."""
-
-    app: FastAPI
-
-    def client(self, username: str | None = None) -> TestClient: ...
-
-    def browser(self, username: str) -> TestClient: ...
-
 
 #: resource → (list path, key field, a key the admin can get)
 RESOURCES = {

@@ -12,7 +12,7 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import allow_header_conformance
+from schemathesis.specs.openapi.checks import allow_header_conformance, negative_data_rejection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openspm.settings import Settings
@@ -34,10 +34,15 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app_under_test).include
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 def test_get_operations_never_fail(case: Any, web: Any) -> None:
     app_under_test.target = web.app
-    # Starlette's 405 for OPTIONS /users lists only the methods of the first route on the path (GET), not POST
-    excluded = [allow_header_conformance] if case.path == "/api/v1/users" else []
+    # Negative cases still must not fail (no 5xx, problem responses as documented), but whether each counts
+    # as rejected is not checked: a query parameter sent twice (FastAPI takes the last) or a value that
+    # serialises back into a valid one is "accepted" without being wrong. (Strict days are tested in
+    # test_api.py.) And Starlette's 405 for OPTIONS /users lists only the first route's methods (GET).
+    excluded: list[Any] = [negative_data_rejection]
+    if case.path == "/api/v1/users":
+        excluded.append(allow_header_conformance)
     admin = {"Authorization": f"Bearer {web.tokens['admin']}"}
     case.call_and_validate(headers=admin, excluded_checks=excluded)

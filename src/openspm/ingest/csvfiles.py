@@ -129,7 +129,8 @@ def _custom_cell(value: object) -> str | None:
 
 def format_table(entity: Entity, table: pa.Table) -> pa.Table:
     """A typed table as canonical CSV cells: spec column order, then custom fields by name."""
-    columns = {c.name: format_cells(table[c.name], c.kind) for c in entity.columns}
+    present = [c for c in entity.columns if c.name in table.column_names]
+    columns = {c.name: format_cells(table[c.name], c.kind) for c in present}
     if EXTRA_COLUMN in table.column_names:
         for name, values in _custom_columns(table[EXTRA_COLUMN]).items():
             if name not in columns:

@@ -16,6 +16,7 @@ from openspm.store.models import ApiToken, Person, User, UserRole, WebSession
 FREE_ATTEMPTS = 5  # failures before a sign-in is locked
 MAX_LOCK = timedelta(hours=1)
 SESSION_LIFETIME = timedelta(hours=12)
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # how precisely an API token's last use is recorded
 
 
 def _now() -> datetime:
@@ -291,13 +292,16 @@ def revoke_token(conn: Connection, principal: Principal, token_id: int) -> None:
 
 def resolve_token(conn: Connection, token: str) -> Principal | None:
     row = conn.execute(
-        select(ApiToken.id, ApiToken.user_id, User.is_active)
+        select(ApiToken.id, ApiToken.user_id, ApiToken.last_used_at, User.is_active)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == tokens.digest(token), ApiToken.revoked_at.is_(None))
     ).first()
     if row is None or not row.is_active:
         return None
-    conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=_now()))
+    now = _now()
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        # at most one write a minute per token: reads stay reads, and concurrent clients do not queue
+        conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return principal_for(conn, row.user_id)
 
 

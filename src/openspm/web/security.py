@@ -14,6 +14,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
 from openspm.access import tokens
@@ -86,7 +87,7 @@ class require:  # noqa: N801 - reads as a verb at the call site: Depends(require
         self.permission = permission
 
     async def __call__(self, request: Request, conn: Annotated[Connection, Depends(get_conn)]) -> Viewer:
-        identity = identify(request, conn)
+        identity = await run_in_threadpool(identify, request, conn)  # database I/O off the event loop
         if identity is None:
             raise HTTPException(401, "sign in first", headers={"WWW-Authenticate": "Bearer"})
         if not identity.principal.may(self.permission):
