@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, or_, select
 
 from openspm.domain.errors import NotFound
 from openspm.services.scopes import Scope
@@ -43,7 +44,8 @@ class OrgView:
     path: list[tuple[str, str]]  # (id, name) from the root down to the unit, for breadcrumbs
 
 
-def _in_effect(day: date) -> ColumnElement[bool]:
+def in_effect(day: date) -> ColumnElement[bool]:
+    """Assignments in effect on `day` (`start_date <= day < end_date`)."""
     return and_(Assignment.start_date <= day, or_(Assignment.end_date.is_(None), Assignment.end_date > day))
 
 
@@ -60,7 +62,7 @@ def org_view(conn: Connection, scope: Scope, org_unit_id: str | None = None) -> 
     members = conn.execute(
         select(Assignment.org_unit_id, Person.person_id, Person.name, Assignment.role, Assignment.manager_id)
         .join(Person, Person.person_id == Assignment.person_id)
-        .where(_in_effect(scope.as_of), scope.people(Assignment.person_id))
+        .where(in_effect(scope.as_of), scope.people(Assignment.person_id))
         .order_by(Person.name)
     ).all()
     for m in members:
@@ -96,6 +98,25 @@ def _path(nodes: dict[str, OrgNode], org_unit_id: str) -> list[tuple[str, str]]:
     return list(reversed(path))
 
 
+def assignment_rows(*leading: Any) -> Select[Any]:
+    """Assignments with their unit's and manager's names: `leading` columns, then `AssignmentRow`'s fields."""
+    manager = Person.__table__.alias("manager")
+    return (
+        select(
+            *leading,
+            Assignment.role,
+            Assignment.org_unit_id,
+            OrgUnit.name,
+            Assignment.manager_id,
+            manager.c.name,
+            Assignment.start_date,
+            Assignment.end_date,
+        )
+        .join(OrgUnit, OrgUnit.org_unit_id == Assignment.org_unit_id)
+        .outerjoin(manager, manager.c.person_id == Assignment.manager_id)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class AssignmentRow:
     role: str
@@ -128,21 +149,8 @@ def person_view(conn: Connection, scope: Scope, person_id: str) -> PersonView:
     ).first()
     if person is None:
         raise NotFound(f"no person {person_id!r}")
-    manager = Person.__table__.alias("manager")
     rows = conn.execute(
-        select(
-            Assignment.role,
-            Assignment.org_unit_id,
-            OrgUnit.name,
-            Assignment.manager_id,
-            manager.c.name,
-            Assignment.start_date,
-            Assignment.end_date,
-        )
-        .join(OrgUnit, OrgUnit.org_unit_id == Assignment.org_unit_id)
-        .outerjoin(manager, manager.c.person_id == Assignment.manager_id)
-        .where(Assignment.person_id == person_id)
-        .order_by(Assignment.start_date.desc())
+        assignment_rows().where(Assignment.person_id == person_id).order_by(Assignment.start_date.desc())
     ).all()
     history = [AssignmentRow(*r) for r in rows]
     day = scope.as_of
@@ -152,7 +160,7 @@ def person_view(conn: Connection, scope: Scope, person_id: str) -> PersonView:
     reports = conn.execute(
         select(Person.person_id, Person.name, Assignment.role, Assignment.manager_id)
         .join(Person, Person.person_id == Assignment.person_id)
-        .where(Assignment.manager_id == person_id, _in_effect(day), scope.people(Assignment.person_id))
+        .where(Assignment.manager_id == person_id, in_effect(day), scope.people(Assignment.person_id))
         .order_by(Person.name)
     ).all()
     return PersonView(

@@ -44,6 +44,7 @@ from openspm.access.roles import Permission, Principal, Reach, Role
 from openspm.domain.errors import NotFound
 from openspm.domain.periods import PeriodKind, PeriodStatus
 from openspm.services import audit_log, company, org, users
+from openspm.services.org import assignment_rows, in_effect
 from openspm.services.scopes import Scope
 from openspm.store.models import (
     Account,
@@ -53,7 +54,6 @@ from openspm.store.models import (
     Opportunity,
     OpportunityHistory,
     OpportunitySplit,
-    OrgUnit,
     Person,
     Quota,
     Transaction,
@@ -249,29 +249,13 @@ class PeopleFilter(BaseModel):
     q: FilterText | None = Field(None, description="name contains (case-insensitive)")
 
 
-def _in_effect(day: date) -> ColumnElement[bool]:
-    return and_(Assignment.start_date <= day, or_(Assignment.end_date.is_(None), Assignment.end_date > day))
-
-
 def _current_assignments(conn: Connection, person_ids: list[str], day: date) -> dict[str, AssignmentPublic]:
     """Each person's assignment in effect on `day` (the latest started, if several)."""
     if not person_ids:
         return {}
-    manager = Person.__table__.alias("manager")
     rows = conn.execute(
-        select(
-            Assignment.person_id,
-            Assignment.role,
-            Assignment.org_unit_id,
-            OrgUnit.name,
-            Assignment.manager_id,
-            manager.c.name,
-            Assignment.start_date,
-            Assignment.end_date,
-        )
-        .join(OrgUnit, OrgUnit.org_unit_id == Assignment.org_unit_id)
-        .outerjoin(manager, manager.c.person_id == Assignment.manager_id)
-        .where(Assignment.person_id.in_(person_ids), _in_effect(day))
+        assignment_rows(Assignment.person_id)
+        .where(Assignment.person_id.in_(person_ids), in_effect(day))
         .order_by(Assignment.person_id, Assignment.start_date.desc(), Assignment.role)
     ).all()
     current: dict[str, AssignmentPublic] = {}
@@ -292,7 +276,7 @@ def list_people(conn: Connection, scope: Scope, where: PeopleFilter, window: Win
         conditions.append(
             exists(
                 select(Assignment.id).where(
-                    Assignment.person_id == Person.person_id, _in_effect(scope.as_of), *placed
+                    Assignment.person_id == Person.person_id, in_effect(scope.as_of), *placed
                 )
             )
         )

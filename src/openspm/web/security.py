@@ -14,8 +14,8 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from openspm.access import tokens
 from openspm.access.roles import Permission, Principal

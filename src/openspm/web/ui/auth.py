@@ -47,6 +47,19 @@ def _login_form(request: Request, next_path: str, error: str | None, status_code
     return response
 
 
+def _set_session_cookie(response: Response, request: Request, session: users.Session) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure whenever the request came over HTTPS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        httponly=True,
+        samesite="lax",
+        secure=_is_https(request),
+        max_age=int(users.SESSION_LIFETIME.total_seconds()),
+        path="/",
+    )
+
+
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
     return _login_form(request, _safe_next(next), None)
@@ -74,15 +87,7 @@ def login(
     conn.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.token,
-        httponly=True,
-        samesite="lax",
-        secure=_is_https(request),
-        max_age=int(users.SESSION_LIFETIME.total_seconds()),
-        path="/",
-    )
+    _set_session_cookie(response, request, session)
     return response
 
 
@@ -133,15 +138,7 @@ def change_password(
     session = users.start_session(conn, viewer.principal)  # other sessions ended; keep this browser signed in
     conn.commit()
     response = RedirectResponse("/account?changed=1", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.token,
-        httponly=True,
-        samesite="lax",
-        secure=_is_https(request),
-        max_age=int(users.SESSION_LIFETIME.total_seconds()),
-        path="/",
-    )
+    _set_session_cookie(response, request, session)
     return response
 
 
