@@ -51,7 +51,7 @@ def main_callback(
 
 
 def _register() -> None:
-    from openspm.cli import audit, company, db, demo, imports, serve, users
+    from openspm.cli import audit, company, db, demo, imports, plans, serve, users
 
     app.add_typer(db.app, name="db")
     app.add_typer(audit.app, name="audit")
@@ -61,6 +61,7 @@ def _register() -> None:
     app.command("import")(imports.import_command)
     app.command("export")(imports.export_command)
     app.add_typer(users.app, name="user")
+    app.add_typer(plans.app, name="plan")
     app.command("serve")(serve.serve)
 
 
