@@ -27,3 +27,12 @@ def test_the_session_cookie_is_http_only_and_same_site(web: Web) -> None:
     assert session.has_nonstandard_attr("HttpOnly")
     assert (session.get_nonstandard_attr("SameSite") or "").lower() == "lax"
     assert not session.secure  # plain HTTP in the test; Secure is set when the request came over HTTPS
+
+
+def test_signing_in_and_out_is_audited(web: Web) -> None:
+    client = web.browser("finance")
+    csrf = client.get("/account").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert client.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    events = web.client("admin").get("/api/v1/audit-events", params={"actor": "finance", "limit": 500}).json()
+    actions = [e["action"] for e in events["items"]]
+    assert actions[:2] == ["user.sign_out", "user.sign_in"]  # newest first

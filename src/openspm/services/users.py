@@ -203,6 +203,9 @@ def start_session(conn: Connection, principal: Principal) -> Session:
         )
     )
     conn.execute(delete(WebSession).where(WebSession.expires_at < now))  # tidy expired sessions
+    record_event(
+        conn, actor=principal.username, action="user.sign_in", entity="user", entity_key=principal.username
+    )
     return Session(token, csrf)
 
 
@@ -218,8 +221,11 @@ def resolve_session(conn: Connection, token: str) -> tuple[Principal, str] | Non
     return principal_for(conn, row.user_id), row.csrf_token
 
 
-def end_session(conn: Connection, token: str) -> None:
+def end_session(conn: Connection, principal: Principal, token: str) -> None:
     conn.execute(delete(WebSession).where(WebSession.token_hash == tokens.digest(token)))
+    record_event(
+        conn, actor=principal.username, action="user.sign_out", entity="user", entity_key=principal.username
+    )
 
 
 # --- API tokens ----------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def login(
 @router.post("/logout")
 def logout(request: Request, viewer: SelfViewer, conn: Conn) -> Response:
     if token := request.cookies.get(SESSION_COOKIE):
-        users.end_session(conn, token)
+        users.end_session(conn, viewer.principal, token)
         conn.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
