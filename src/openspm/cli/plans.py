@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import typer
 
+from openspm.domain.errors import OpenSPMError
 from openspm.domain.plans import Plan, PlanValidation, diff_plans
 from openspm.engine.expressions import filter_problems
 from openspm.ingest.plans import read_plan_file
+from openspm.services import plans as plan_service
 
-app = typer.Typer(help="Compensation plans as code: validate and compare plan files.", no_args_is_help=True)
+app = typer.Typer(
+    help="Compensation plans as code: validate, compare, publish and assign plan versions.",
+    no_args_is_help=True,
+)
 
 
 def _read(path: Path) -> PlanValidation:
@@ -53,3 +60,77 @@ def diff(
         typer.echo(str(change))
     if not changes:
         typer.echo("no differences")
+
+
+@app.command("publish")
+def publish(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="Plan YAML files to publish."),
+    actor: str = typer.Option("cli", help="Who is publishing (audit log)."),
+) -> None:
+    """Validate and store plan versions with their source; a published version never changes."""
+
+    failed = 0
+    for path in files:
+        try:
+            with ctx.obj.engine.begin() as conn:
+                published = plan_service.publish_plan(
+                    conn, path.read_text(encoding="utf-8"), actor=actor, file=str(path)
+                )
+        except plan_service.PlanRejected as exc:
+            failed += 1
+            for problem in exc.problems:
+                typer.echo(f"error: {problem}", err=True)
+            continue
+        except OpenSPMError as exc:
+            failed += 1
+            typer.echo(f"error: {path}: {exc}", err=True)
+            continue
+        state = "published" if published.created else "already published (identical)"
+        typer.echo(f"{published.name} v{published.version}: {state}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List published plan versions."""
+
+    with ctx.obj.engine.connect() as conn:
+        for p in plan_service.list_plans(conn):
+            until = p.effective_to.isoformat() if p.effective_to else "…"
+            typer.echo(
+                f"{p.name}\tv{p.version}\t[{p.effective_from}, {until})\t{p.currency}\t{p.fingerprint[:12]}"
+            )
+
+
+@app.command("assign")
+def assign(
+    ctx: typer.Context,
+    person: str = typer.Argument(..., help="person_id"),
+    plan: str = typer.Argument(..., help="Plan name"),
+    version: int = typer.Option(..., help="Plan version."),
+    start: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD)."),
+    end: str | None = typer.Option(None, "--to", help="First day no longer on the plan (exclusive)."),
+    target_incentive: str = typer.Option(..., help="Variable pay at 100 % attainment, e.g. 60000."),
+    currency: str = typer.Option("USD", help="Currency of the target incentive."),
+    actor: str = typer.Option("cli", help="Who is assigning (audit log)."),
+) -> None:
+    """Put a person on a plan version over [from, to) with a target incentive."""
+
+    try:
+        assignment = plan_service.Assignment(
+            person,
+            plan,
+            version,
+            date.fromisoformat(start),
+            date.fromisoformat(end) if end else None,
+            Decimal(target_incentive),
+            currency.upper(),
+        )
+        with ctx.obj.engine.begin() as conn:
+            plan_service.assign_plan(conn, assignment, actor=actor)
+    except (OpenSPMError, ValueError, InvalidOperation) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{person} on {plan} v{version} from {start}" + (f" to {end}" if end else ""))

@@ -385,3 +385,35 @@ class ReportingLine(Base):
     person_id: Mapped[str] = mapped_column(Id, index=True)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
+
+
+# --- compensation plans ----------------------------------------------------------------------------
+class PlanVersion(Base):
+    """One published version of a plan, kept with its YAML source exactly as it was published."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    source: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the source
+    published_at: Mapped[datetime] = mapped_column(DateTime)
+    published_by: Mapped[str] = mapped_column(String(200))
+
+
+class PlanAssignmentRow(Base):
+    """A person on a plan version over `[start_date, end_date)`, with their target incentive."""
+
+    __tablename__ = "plan_assignments"
+    __table_args__ = (Index("ix_plan_assignments_person_start", "person_id", "start_date"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[str] = mapped_column(Id, ForeignKey("people.person_id"))
+    plan_version_id: Mapped[int] = mapped_column(Integer, ForeignKey("plan_versions.id"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    target_incentive: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
