@@ -36,3 +36,21 @@ def test_signing_in_and_out_is_audited(web: Web) -> None:
     events = web.client("admin").get("/api/v1/audit-events", params={"actor": "finance", "limit": 500}).json()
     actions = [e["action"] for e in events["items"]]
     assert actions[:2] == ["user.sign_out", "user.sign_in"]  # newest first
+
+
+def test_the_last_admin_cannot_drop_the_admin_role(web: Web) -> None:
+    admin = web.client("admin")
+    response = admin.put("/api/v1/users/admin/roles", json={"roles": ["revops"]})
+    assert response.status_code == 409
+    assert "last admin" in response.json()["detail"]
+    assert "admin" in admin.get("/api/v1/me").json()["roles"]
+
+
+def test_failed_sign_ins_are_counted_and_audited(web: Web) -> None:
+    client = web.client(None)
+    page = client.get("/login")
+    csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    form = {"username": " REP2 ", "password": "wrong password!", "csrf_token": csrf}
+    assert client.post("/login", data=form).status_code == 401
+    events = web.client("admin").get("/api/v1/audit-events", params={"action": "user.sign_in_failed"}).json()
+    assert [(e["entity_key"], e["after"]["failed_sign_ins"]) for e in events["items"]][:1] == [("rep2", 1)]

@@ -50,6 +50,9 @@ def configure(
         fiscal_year_start_month or before.fiscal_year_start_month,
     )
     FiscalCalendar(after.fiscal_year_start_month)  # validates the month
+    stored = conn.execute(select(Company.id)).first() is not None
+    if stored and after == before:
+        return after  # nothing changes, so nothing is written or audited
     if conn.execute(select(Currency.code).where(Currency.code == after.base_currency)).first() is None:
         raise InvalidRequest(f"unknown currency {after.base_currency!r}")
     locked = conn.execute(select(PeriodRow.label).where(PeriodRow.status == PeriodStatus.LOCKED)).first()
@@ -60,7 +63,7 @@ def configure(
         "base_currency": after.base_currency,
         "fiscal_year_start_month": after.fiscal_year_start_month,
     }
-    if conn.execute(select(Company.id)).first() is None:
+    if not stored:
         conn.execute(insert(Company).values(id=1, **values))
     else:
         conn.execute(update(Company).where(Company.id == 1).values(**values))

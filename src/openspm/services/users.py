@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from openspm.access import passwords, tokens
 from openspm.access.roles import Principal, Role
@@ -37,8 +39,13 @@ def principal_for(conn: Connection, user_id: int) -> Principal:
     return Principal(user.id, user.username, user.person_id, frozenset(Role(r) for r in roles))
 
 
+def normalise_username(username: str) -> str:
+    """User names are compared and recorded trimmed and in lower case."""
+    return username.strip().lower()
+
+
 def user_id_of(conn: Connection, username: str) -> int:
-    found = conn.execute(select(User.id).where(User.username == username.lower())).scalar()
+    found = conn.execute(select(User.id).where(User.username == normalise_username(username))).scalar()
     if found is None:
         raise NotFound(f"no user {username!r}")
     return found
@@ -55,7 +62,7 @@ def create_user(
     person_id: str | None = None,
 ) -> int:
     """Add a user (audited; the password itself is never logged)."""
-    username = username.strip().lower()
+    username = normalise_username(username)
     if not username:
         raise InvalidRequest("a user name is required")
     if problems := passwords.password_problems(password, username=username):
@@ -68,20 +75,23 @@ def create_user(
     ):
         raise InvalidRequest(f"no person {person_id!r}")
     now = _now()
-    user_id = conn.execute(
-        insert(User)
-        .values(
-            username=username,
-            display_name=display_name or username,
-            person_id=person_id,
-            password_hash=passwords.hash_password(password),
-            is_active=True,
-            failed_sign_ins=0,
-            created_at=now,
-            password_changed_at=now,
-        )
-        .returning(User.id)
-    ).scalar_one()
+    try:
+        user_id = conn.execute(
+            insert(User)
+            .values(
+                username=username,
+                display_name=display_name or username,
+                person_id=person_id,
+                password_hash=passwords.hash_password(password),
+                is_active=True,
+                failed_sign_ins=0,
+                created_at=now,
+                password_changed_at=now,
+            )
+            .returning(User.id)
+        ).scalar_one()
+    except IntegrityError as exc:  # a concurrent request created the same user name first
+        raise Conflict(f"user {username!r} already exists") from exc
     if roles:
         conn.execute(insert(UserRole), [{"user_id": user_id, "role": r.value} for r in sorted(roles)])
     record_event(
@@ -96,8 +106,19 @@ def create_user(
 
 
 def set_roles(conn: Connection, username: str, roles: frozenset[Role], *, actor: str) -> None:
+    """Replace a user's roles (audited); the last active admin cannot lose the admin role."""
+    username = normalise_username(username)
     user_id = user_id_of(conn, username)
     before = sorted(principal_for(conn, user_id).roles)
+    if Role.ADMIN in before and Role.ADMIN not in roles:
+        other_admins = conn.execute(
+            select(func.count())
+            .select_from(UserRole)
+            .join(User, User.id == UserRole.user_id)
+            .where(UserRole.role == Role.ADMIN.value, User.is_active.is_(True), User.id != user_id)
+        ).scalar_one()
+        if other_admins == 0:
+            raise Conflict(f"{username} is the last admin: make someone else admin first")
     conn.execute(delete(UserRole).where(UserRole.user_id == user_id))
     if roles:
         conn.execute(insert(UserRole), [{"user_id": user_id, "role": r.value} for r in sorted(roles)])
@@ -114,6 +135,7 @@ def set_roles(conn: Connection, username: str, roles: frozenset[Role], *, actor:
 
 def set_password(conn: Connection, username: str, new_password: str, *, actor: str) -> None:
     """Replace a password (audited) and end the user's other sessions."""
+    username = normalise_username(username)
     user_id = user_id_of(conn, username)
     if problems := passwords.password_problems(new_password, username=username):
         raise InvalidRequest("password " + "; ".join(problems))
@@ -149,38 +171,49 @@ class SignIn:
 def authenticate(conn: Connection, username: str, password: str, *, now: datetime | None = None) -> SignIn:
     """Check a password, counting failures; after FREE_ATTEMPTS the account backs off exponentially."""
     now = now or _now()
-    user = conn.execute(select(User).where(User.username == username.strip().lower())).first()
+    user = conn.execute(select(User).where(User.username == normalise_username(username))).first()
     generic = "user name or password is not right"
     if user is None:
-        passwords.verify_password(_DUMMY_HASH, password)  # same cost as a real check: no user enumeration
+        passwords.verify_password(_dummy_hash(), password)  # same cost as a real check: no user enumeration
         return SignIn(None, generic)
     row = user
     if row.locked_until is not None and row.locked_until > now:
         return SignIn(None, "too many failed sign-ins; try again later", row.locked_until)
     if not row.is_active or not passwords.verify_password(row.password_hash, password):
-        failures = row.failed_sign_ins + 1
+        failures = conn.execute(  # counted in the database, so concurrent attempts are never lost
+            update(User)
+            .where(User.id == row.id)
+            .values(failed_sign_ins=User.failed_sign_ins + 1)
+            .returning(User.failed_sign_ins)
+        ).scalar_one()
         locked_until = now + lock_duration(failures) if failures >= FREE_ATTEMPTS else None
-        conn.execute(
-            update(User).where(User.id == row.id).values(failed_sign_ins=failures, locked_until=locked_until)
-        )
         if locked_until is not None:
-            record_event(
-                conn,
-                actor="system",
-                action="user.locked",
-                entity="user",
-                entity_key=row.username,
-                after={"failed_sign_ins": failures, "locked_until": locked_until},
-            )
+            conn.execute(update(User).where(User.id == row.id).values(locked_until=locked_until))
+        record_event(
+            conn,
+            actor="system",
+            action="user.locked" if locked_until is not None else "user.sign_in_failed",
+            entity="user",
+            entity_key=row.username,
+            after={"failed_sign_ins": failures, "locked_until": locked_until},
+        )
         return SignIn(None, generic, locked_until)
     values: dict[str, object] = {"failed_sign_ins": 0, "locked_until": None}
-    if passwords.needs_rehash(row.password_hash):
+    rehashed = passwords.needs_rehash(row.password_hash)
+    if rehashed:
         values["password_hash"] = passwords.hash_password(password)
     conn.execute(update(User).where(User.id == row.id).values(**values))
+    if rehashed:
+        record_event(
+            conn, actor="system", action="user.password_rehash", entity="user", entity_key=row.username
+        )
     return SignIn(principal_for(conn, row.id))
 
 
-_DUMMY_HASH = passwords.hash_password("not a real password, only for timing")
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist (computed once, on first need)."""
+    return passwords.hash_password("not a real password, only for timing")
 
 
 # --- sessions --------------------------------------------------------------------------------------
