@@ -103,6 +103,27 @@ def test_reimport_updates_rows_and_records_what_changed(engine: Engine, small: P
     assert (count, breaks) == (2, [])
 
 
+def test_reimporting_a_file_with_new_rows_at_the_end_inserts_exactly_those(
+    engine: Engine, small: Path
+) -> None:
+    """The stored rows come first in the file and the new ones last, so the rows to insert are not the
+    first rows of the file: the importer must insert AC9 and AC10 (and nothing else)."""
+    assert import_directory(engine, small).ok
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM activities")).scalar_one()
+    with (small / "activities.csv").open("a") as file:
+        file.write("AC9,P-AE2,meeting,2025-02-20T10:00:00,30,A2,O2,discovery,Discovery\n")
+        file.write("AC10,P-AE1,call,2025-02-21T09:00:00,5,A1,,connected,Follow-up\n")
+    report = import_directory(engine, small)
+    assert report.ok, report.errors
+    assert report.counts["activities"] == {"inserted": 2, "updated": 0, "unchanged": stored}
+    with engine.connect() as conn:
+        added = conn.execute(
+            text("SELECT activity_id, person_id FROM activities WHERE activity_id IN ('AC9', 'AC10')")
+        ).all()
+    assert sorted(added) == [("AC10", "P-AE1"), ("AC9", "P-AE2")]
+
+
 def test_a_later_file_may_refer_to_rows_already_in_the_store(
     engine: Engine, small: Path, tmp_path: Path
 ) -> None:

@@ -60,7 +60,8 @@ def diff(entity_name: str, new: pa.Table, old: pa.Table) -> EntityChanges:
     old_idx = old.select(key).append_column("_o", pa.array(range(old.num_rows), pa.int64()))
     pairs = new_idx.join(old_idx, keys=key, join_type="left outer", use_threads=False)
     matched = pairs.filter(pc.is_valid(pairs["_o"]))
-    inserts = new.take(pc.sort_indices(pairs.filter(pc.is_null(pairs["_o"]))["_n"]))
+    new_rows = pairs.filter(pc.is_null(pairs["_o"]))["_n"]
+    inserts = new.take(pc.take(new_rows, pc.sort_indices(new_rows)))  # in file order
     n_rows, o_rows = new.take(matched["_n"]), old.take(matched["_o"])
     history: list[pa.Table] = []
     any_change = pa.array([False] * matched.num_rows, pa.bool_())
