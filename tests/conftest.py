@@ -24,9 +24,10 @@ def _admin() -> Engine:
 
 
 @pytest.fixture(scope="session")
-def postgres_template(worker_id: str) -> Iterator[str]:
+def postgres_template() -> Iterator[str]:
     """A migrated template database; each test clones it (CREATE DATABASE … TEMPLATE) in ~50 ms."""
-    name = f"spm_template_{worker_id}_{uuid.uuid4().hex[:6]}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # unique per process, with or without xdist
+    name = f"spm_template_{worker}_{uuid.uuid4().hex[:6]}"
     admin = _admin()
     try:
         with admin.connect() as conn:

@@ -93,6 +93,15 @@ def test_anonymous_visitors_are_sent_to_sign_in(web: Any, path: str) -> None:
     assert response.headers["location"] == f"/login?next={path}"
 
 
+def test_sign_in_returns_to_the_page_asked_for_with_its_query(web: Any) -> None:
+    """The query survives the round trip through /login (encoded, so `&` cannot split `next`)."""
+    client = web.client()
+    response = client.get("/org?as_of=2025-03-01&x=1", headers=HTML)
+    assert response.headers["location"] == "/login?next=/org%3Fas_of%3D2025-03-01%26x%3D1"
+    form = client.get(response.headers["location"])
+    assert 'value="/org?as_of=2025-03-01&amp;x=1"' in form.text
+
+
 def test_navigation_shows_only_the_pages_a_role_may_open(browsers: dict[str, TestClient]) -> None:
     rep = browsers["rep"].get("/").text
     admin = browsers["admin"].get("/").text

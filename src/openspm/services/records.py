@@ -877,8 +877,7 @@ def list_users(conn: Connection, window: Window) -> UserPage:
 
 
 def get_user(conn: Connection, username: str) -> UserPublic:
-    wanted = username.strip().lower()
-    found = next((u for u in users.list_users(conn) if u[0] == wanted), None)
+    found = next(iter(users.list_users(conn, username=username)), None)
     if found is None:
         raise NotFound(f"no user {username!r}")
     return _user(found)

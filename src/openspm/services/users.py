@@ -344,13 +344,19 @@ def resolve_token(conn: Connection, token: str) -> Principal | None:
     return principal_for(conn, row.user_id)
 
 
-def list_users(conn: Connection) -> list[tuple[str, str, str | None, list[str], bool]]:
-    users = conn.execute(
-        select(User.id, User.username, User.display_name, User.person_id, User.is_active).order_by(
-            User.username
+def list_users(
+    conn: Connection, *, username: str | None = None
+) -> list[tuple[str, str, str | None, list[str], bool]]:
+    """Every user (or only `username`, matched after normalisation) with their roles, by user name."""
+    query = select(User.id, User.username, User.display_name, User.person_id, User.is_active)
+    role_query = select(UserRole.user_id, UserRole.role)
+    if username is not None:
+        query = query.where(User.username == normalise_username(username))
+        role_query = role_query.join(User, User.id == UserRole.user_id).where(
+            User.username == normalise_username(username)
         )
-    ).all()
+    users = conn.execute(query.order_by(User.username)).all()
     roles: dict[int, list[str]] = {}
-    for user_id, role in conn.execute(select(UserRole.user_id, UserRole.role).order_by(UserRole.role)):
+    for user_id, role in conn.execute(role_query.order_by(UserRole.role)):
         roles.setdefault(user_id, []).append(role)
     return [(u.username, u.display_name, u.person_id, roles.get(u.id, []), u.is_active) for u in users]

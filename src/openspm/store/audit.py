@@ -75,6 +75,10 @@ def record_event(
     """Append one event to the chain in the caller's transaction; return its hash."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK})
+    else:
+        # A write statement (matching no row) takes SQLite's write lock before the previous hash is read,
+        # so two transactions can never chain onto the same predecessor.
+        conn.execute(text("UPDATE audit_events SET id = id WHERE 0"))
     prev = conn.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
     prev_hash = prev or GENESIS
     moment = (at or datetime.now(UTC)).replace(tzinfo=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -42,7 +43,8 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         headers = getattr(exc, "headers", None)
         if exc.status_code == 401 and _wants_html(request):
-            return Response(status_code=303, headers={"Location": f"/login?next={request.url.path}"})
+            wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return Response(status_code=303, headers={"Location": f"/login?next={quote(wanted, safe='/')}"})
         response = problem(exc.status_code, _title(exc.status_code), str(exc.detail) if exc.detail else None)
         if headers:
             response.headers.update(headers)
