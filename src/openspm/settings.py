@@ -14,3 +14,9 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     """SQLAlchemy URL of the store: ``sqlite:///spm.db`` (default) or ``postgresql+psycopg://…``."""
+
+    sales_process_file: str | None = None
+    """The sales process YAML (stages, exit criteria); default: the shipped one (docs/inspection.md)."""
+
+    scorecards_file: str | None = None
+    """YAML file of the scorecards (results ↔ behaviours per role); default: the shipped one."""

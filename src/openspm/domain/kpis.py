@@ -102,7 +102,16 @@ CATALOGUE: tuple[Kpi, ...] = (
         "pipeline_created", "Pipeline created", Unit.MONEY, "sum of amount of deals created in the period"
     ),
     _behaviour("activities", "Activities", Unit.COUNT, "activities logged in the period"),
+    _behaviour(
+        "activities_quality",
+        "Activities (quality-adjusted)",
+        Unit.COUNT,
+        "activities logged in the period that the Goodhart guard does not flag as suspect",
+    ),
+    _behaviour("calls", "Calls", Unit.COUNT, "activities of type call in the period"),
+    _behaviour("emails", "Emails", Unit.COUNT, "activities of type email in the period"),
     _behaviour("meetings", "Meetings", Unit.COUNT, "activities of type meeting in the period"),
+    _behaviour("demos", "Demos", Unit.COUNT, "activities of type demo in the period"),
     _behaviour(
         "first_meetings",
         "First meetings set",
@@ -134,6 +143,13 @@ CATALOGUE: tuple[Kpi, ...] = (
         Unit.COUNT,
         "open deals whose time in stage exceeds the p75 of that stage (or a set limit)",
         higher_is_better=False,
+    ),
+    _behaviour(
+        "stage_conversion",
+        "Stage conversion",
+        Unit.RATIO,
+        "deals that went past a stage ÷ deals that reached it, over every open stage"
+        " (cohort by the day the deal reached the stage)",
     ),
     _behaviour(
         "deal_age_days",

@@ -1,0 +1,1 @@
+"""Shipped default configuration files (sales process, scorecards), read by `ingest`."""
