@@ -29,7 +29,7 @@ from bench import CASES, Case, Context
 
 #: Modules whose `@case` functions make up the suite, run in this order. Add new ones here, e.g.
 #: "bench.imports" for importing 1M rows of canonical CSV through the importer.
-MODULES = ("bench.store", "bench.imports", "bench.web")
+MODULES = ("bench.store", "bench.imports", "bench.web", "bench.kpis", "bench.calc")
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 QUICK_SCALE = 0.01

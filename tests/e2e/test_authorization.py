@@ -31,6 +31,10 @@ OWN = {
     "token_id": "1",
     "label": "2025-Q1",
     "quota_id": "1",
+    "period": "2025-Q1",
+    "kpi": "win_rate",
+    "run_id": "1",
+    "subject_id": "P-AE1",
 }
 #: The same parameters naming rows of *other* people: P-AE2's person, deal, account and activity, and the
 #: solutions engineer P-SE, who is outside the manager's subtree.

@@ -51,7 +51,20 @@ def main_callback(
 
 
 def _register() -> None:
-    from openspm.cli import audit, company, db, demo, imports, plans, serve, users
+    from openspm.cli import (
+        audit,
+        bench,
+        calc,
+        company,
+        db,
+        demo,
+        imports,
+        inspect,
+        kpi,
+        plans,
+        serve,
+        users,
+    )
 
     app.add_typer(db.app, name="db")
     app.add_typer(audit.app, name="audit")
@@ -62,6 +75,10 @@ def _register() -> None:
     app.command("export")(imports.export_command)
     app.add_typer(users.app, name="user")
     app.add_typer(plans.app, name="plan")
+    app.add_typer(calc.app, name="calc")
+    app.command("kpi")(kpi.kpi_command)
+    app.command("inspect")(inspect.inspect_command)
+    app.add_typer(bench.app, name="bench")
     app.command("serve")(serve.serve)
 
 

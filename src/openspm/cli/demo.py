@@ -30,6 +30,19 @@ def load(
     for entity, counts in result.report.counts.items():
         table.add_row(entity, *(f"{counts[k]:,}" for k in ("inserted", "updated", "unchanged")))
     console.print(table)
+    pay = result.pay
+    console.print(
+        f"plans: {pay.plans_published} of {pay.plans} published, "
+        f"{pay.assigned} of {pay.assignments} assignments added"
+    )
+    if pay.calculated or pay.already_calculated:
+        console.print(
+            f"pay calculated for {len(pay.calculated)} month(s), {pay.already_calculated} already done"
+        )
+    if pay.skipped_calculation:
+        console.print(f"[yellow]no pay calculated[/]: {pay.skipped_calculation}", highlight=False)
+    for conflict in pay.conflicts:
+        console.print(f"[yellow]assignment kept as it was[/]: {conflict}", highlight=False)
     _print_sign_ins(result.users)
 
 

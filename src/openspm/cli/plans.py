@@ -7,12 +7,16 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from openspm.domain.errors import OpenSPMError
 from openspm.domain.plans import Plan, PlanValidation, diff_plans
 from openspm.engine.expressions import filter_problems
 from openspm.ingest.plans import read_plan_file
 from openspm.services import plans as plan_service
+from openspm.services.calc_impact import plan_impact
+from openspm.services.records import money_text
 
 app = typer.Typer(
     help="Compensation plans as code: validate, compare, publish and assign plan versions.",
@@ -43,10 +47,20 @@ def validate(files: list[Path] = typer.Argument(..., help="Plan YAML files to ch
 
 @app.command("diff")
 def diff(
+    ctx: typer.Context,
     before: Path = typer.Argument(..., help="The earlier plan version."),
     after: Path = typer.Argument(..., help="The later plan version."),
+    against: str | None = typer.Option(
+        None,
+        "--against",
+        help="Also re-run this period (e.g. 2025-Q1) under both versions and show the cost.",
+    ),
 ) -> None:
-    """Show what changed between two plan files, by path (+ added, - removed, ~ changed)."""
+    """Show what changed between two plan files, by path (+ added, - removed, ~ changed).
+
+    With --against, everyone on the first plan is paid for the period under each version in turn (nothing
+    is recorded), and each person's payout difference and the total cost change are listed.
+    """
     plans: list[Plan] = []
     for path in (before, after):
         result = _read(path)
@@ -60,6 +74,44 @@ def diff(
         typer.echo(str(change))
     if not changes:
         typer.echo("no differences")
+    if against is not None:
+        _impact(ctx, before, after, against)
+
+
+def _impact(ctx: typer.Context, before: Path, after: Path, period: str) -> None:
+    try:
+        impact = plan_impact(
+            ctx.obj.engine, before.read_text(encoding="utf-8"), after.read_text(encoding="utf-8"), period
+        )
+    except OpenSPMError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    table = Table(title=f"{impact.plan_a} → {impact.plan_b}, {impact.period}")
+    for name in ("person", impact.plan_a, impact.plan_b, "change"):
+        table.add_column(name, justify="left" if name == "person" else "right")
+    for p in impact.people:
+        table.add_row(
+            p.person_id,
+            f"{money_text(p.before)} {p.currency}",
+            f"{money_text(p.after)} {p.currency}",
+            f"{_signed(p.change)} {p.currency}",
+        )
+    for currency, (cost_a, cost_b, change) in impact.totals().items():
+        table.add_row(
+            "total",
+            f"{money_text(cost_a)} {currency}",
+            f"{money_text(cost_b)} {currency}",
+            f"{_signed(change)} {currency}",
+            style="bold",
+        )
+    if not impact.people:
+        typer.echo(f"nobody on {impact.plan_a.split()[0]} is paid in {impact.period}: no cost to compare")
+        return
+    Console(width=120).print(table)
+
+
+def _signed(amount: Decimal) -> str:
+    return ("+" if amount > 0 else "") + money_text(amount)
 
 
 @app.command("publish")

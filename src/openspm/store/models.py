@@ -417,3 +417,64 @@ class PlanAssignmentRow(Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     target_incentive: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
+
+
+# --- calculation runs and payout lines ---------------------------------------------------------------
+class CalcRun(Base):
+    """One calculation of one period: who ran it, when, and the fingerprints of its inputs and outputs.
+
+    Append-only: a newer run of the same period supersedes an earlier one for the payees it computed
+    (`CalcRunPayee`); nothing here is ever updated or deleted.
+    """
+
+    __tablename__ = "calc_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime] = mapped_column(DateTime)
+    by: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), default="completed")
+    inputs_fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the sorted input tables
+    plans_fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the plan versions' sources
+    outputs_fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the sorted payout lines
+    payees: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[int] = mapped_column(Integer)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class CalcRunPayee(Base):
+    """A person a run computed: the run's lines for them supersede earlier runs' lines of the same period.
+
+    A payee with no lines (everything they earned was reversed) still supersedes what was recorded before.
+    """
+
+    __tablename__ = "calc_run_payees"
+    __table_args__ = (Index("ix_calc_run_payees_period_person", "period", "person_id", "run_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, ForeignKey("calc_runs.id"))
+    period: Mapped[str] = mapped_column(String(16))  # the run's period
+    person_id: Mapped[str] = mapped_column(Id)
+
+
+class PayoutLineRow(Base):
+    """What one person is paid (or owes) for one component in one pay period: an append-only fact.
+
+    `explanation` is the line's JSON explanation (measure, quota, attainment, tiers, rates, cap and the
+    credits down to their source ids). A `delta` line corrects an approved or locked `corrects_period`
+    from inside the open period it is recorded in.
+    """
+
+    __tablename__ = "payout_lines"
+    __table_args__ = (Index("ix_payout_lines_run_person", "run_id", "person_id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer, ForeignKey("calc_runs.id"))
+    person_id: Mapped[str] = mapped_column(Id)
+    period: Mapped[str] = mapped_column(String(16), index=True)
+    plan: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    component: Mapped[str] = mapped_column(String(100))
+    line_kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    corrects_period: Mapped[str | None] = mapped_column(String(16))
+    explanation: Mapped[str] = mapped_column(Text)

@@ -16,7 +16,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 #: Navigation: (label, path, permission needed). A link shows only when the viewer has the permission.
 NAVIGATION: list[tuple[str, str, Permission]] = [
     ("Home", "/", Permission.SELF),
+    ("Dashboards", "/dashboards", Permission.VIEW_DEALS),
+    ("Inspection", "/inspection", Permission.VIEW_DEALS),
+    ("Scorecards", "/scorecards", Permission.VIEW_DEALS),
+    ("Behaviours", "/behaviours", Permission.VIEW_DEALS),
     ("Organisation", "/org", Permission.VIEW_ORG),
+    ("Pay", "/pay", Permission.VIEW_PAY),
     ("Audit log", "/audit", Permission.VIEW_AUDIT),
     ("Users", "/admin/users", Permission.MANAGE_USERS),
     ("Account", "/account", Permission.SELF),

@@ -14,12 +14,16 @@ from openspm.web.api import (
     accounts,
     activities,
     audit_events,
+    inspections,
+    kpis,
     me,
     opportunities,
     org_units,
+    payouts,
     people,
     periods,
     quotas,
+    scorecards,
     transactions,
     users,
 )
@@ -48,6 +52,10 @@ for _module in (
     periods,
     audit_events,
     users,
+    kpis,
+    inspections,
+    scorecards,
+    payouts,
 ):
     router.include_router(_module.router)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from openspm.web.ui import admin_users, audit, auth, home, org, people
+from openspm.web.ui import admin_users, analytics, audit, auth, home, org, pay, people
 
 router = APIRouter(include_in_schema=False)
-for _feature in (auth, home, org, people, audit, admin_users):
+for _feature in (auth, home, org, people, analytics, pay, audit, admin_users):
     router.include_router(_feature.router)
 
 __all__ = ["router"]

@@ -1,0 +1,277 @@
+"""Measures: which credits count in each plan measure, and for how much (`tables.MEASURE_CREDITS`).
+
+For every plan version and each of its measures, the person's credits under that plan from the
+measure's `source` (`credits` = transactions, `opportunities`, `activities`) that match the measure's
+filter count in it. The filter sees the credit (`credit.person_id`, `credit.rule`, `credit.percent`,
+`credit.amount` in the plan currency) and the fields of the credited records (`transaction.*`,
+`opportunity.*`, `product.*`, `account.*`, `activity.*`).
+
+A credit adds to a measure:
+
+* `aggregate: sum` — its `amount` (the credited share in the plan currency; a cancellation's amount is
+  negative, so it reduces the sum) or, for another `field`, that field's value;
+* `aggregate: count` — +1, or −1 for a `cancellation` transaction: a cancelled deal takes back the count
+  its booking added. Each credited person counts the row once (a 60/40 split counts 1 for both).
+
+`measure_totals` sums the values per person, plan version, measure and plan period.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from openspm.domain.plans.fields import resolve_field
+from openspm.domain.plans.model import Aggregate, Measure, MeasureSource, Plan
+from openspm.engine.calc.crediting import (
+    EXACT,
+    FAR,
+    Facts,
+    activity_rows,
+    credit_expr,
+    credit_pieces,
+    deal_rows,
+    default_backend,
+    field_columns,
+    plan_fields,
+    settled,
+    source_fields,
+    to_arrow,
+    transaction_rows,
+)
+from openspm.engine.calc.filters import column_name, parse_checked, table_resolver, to_ibis
+from openspm.engine.calc.inputs import CalcInputs
+from openspm.engine.calc.tables import CREDITS, MEASURE_CREDITS
+from openspm.engine.calc.tables import EXACT as EXACT_ARROW
+
+#: A measure's total for one person and plan period (the sum of its MEASURE_CREDITS values).
+MEASURE_TOTALS = pa.schema(
+    [
+        ("person_id", pa.string()),
+        ("plan", pa.string()),
+        ("version", pa.int32()),
+        ("measure", pa.string()),
+        ("plan_period", pa.string()),
+        ("currency", pa.string()),
+        ("value", EXACT_ARROW),
+        ("lines", pa.int64()),  # how many credits counted
+    ]
+)
+
+CANCELLATION = "cancellation"
+
+
+def _value(credits: ir.Table, measure: Measure) -> ir.Value:
+    if measure.aggregate is Aggregate.COUNT:
+        minus = (credits.source == MeasureSource.CREDITS.value) & (credits.kind == CANCELLATION)
+        return ibis.ifelse(minus, ibis.literal(-1, type=EXACT), ibis.literal(1, type=EXACT))
+    if measure.field == "amount":
+        return credits.amount.cast(EXACT)
+    qualified = resolve_field(measure.field, measure.source)
+    if qualified is None:
+        raise ValueError(f"measure {measure.name}: unknown field {measure.field!r}")
+    return credits[column_name(*qualified.split(".", 1))].cast(EXACT)
+
+
+MEASURE_DEFS = pa.schema(
+    [
+        ("m_plan", pa.string()),
+        ("m_version", pa.int32()),
+        ("m_source", pa.string()),
+        ("m_index", pa.int32()),  # position in `_definitions` order: picks the filter and the value
+        ("measure", pa.string()),
+    ]
+)
+
+
+def _definitions(plans: Sequence[Plan]) -> list[tuple[Plan, Measure]]:
+    return [(plan, m) for plan in plans for m in plan.measures]
+
+
+def measure_credits_expr(credits: ir.Table, plans: Sequence[Plan]) -> ir.Table:
+    """Every (credit, measure) pair that counts, with its value: the columns of `MEASURE_CREDITS`.
+
+    One pass over the credits: each credit meets the measures of its plan version and source (a join
+    to a small table of measure definitions), and a CASE on the measure picks its filter and value.
+    `credits` must carry the `alias__field` columns the plans' measures read (as `credit_expr` makes
+    them, or `with_fields` adds them).
+    """
+    defs = _definitions(plans)
+    if not defs:
+        return credits.limit(0).mutate(measure=ibis.null().cast("string"), value=ibis.null().cast(EXACT))
+    table = pa.table(
+        {
+            "m_plan": [p.name for p, _ in defs],
+            "m_version": pa.array([p.version for p, _ in defs], pa.int32()),
+            "m_source": [m.source.value for _, m in defs],
+            "m_index": pa.array(range(len(defs)), pa.int32()),
+            "measure": [m.name for _, m in defs],
+        },
+        schema=MEASURE_DEFS,
+    )
+    m = ibis.memtable(table)
+    j = credits.inner_join(
+        m, [credits.plan == m.m_plan, credits.version == m.m_version, credits.source == m.m_source]
+    )
+    j = settled(j)
+    resolve = table_resolver(j)
+    conditions = [
+        (j.m_index == i, to_ibis(parse_checked(measure.filter, measure.source).expression, resolve))
+        for i, (_, measure) in enumerate(defs)
+        if measure.filter is not None
+    ]
+    if conditions:
+        j = j.filter(ibis.cases(*conditions, else_=ibis.literal(True)))
+    by_kind: dict[tuple[str, str], list[int]] = {}
+    for i, (_, measure) in enumerate(defs):
+        by_kind.setdefault(_value_kind(measure), []).append(i)
+    values = [(j.m_index.isin(ids), _value(j, defs[ids[0]][1])) for ids in by_kind.values()]
+    value = values[0][1] if len(values) == 1 else ibis.cases(*values)
+    return j.mutate(value=value.cast(EXACT)).select(*MEASURE_CREDITS.names)
+
+
+def _value_kind(measure: Measure) -> tuple[str, str]:
+    """Measures of one kind take the same value from a credit (count: ±1, sum: the same field)."""
+    return ("count", "") if measure.aggregate is Aggregate.COUNT else ("sum", measure.field)
+
+
+def with_fields(credits: ir.Table, inputs: CalcInputs, plans: Sequence[Plan]) -> ir.Table:
+    """Add the `alias__field` columns the plans' filters read to a plain CREDITS table, by source row."""
+    facts = Facts(inputs, date.min, FAR, plan_fields(plans))
+    missing = [c for c in field_columns(facts) if c not in credits.columns]
+    if not missing:
+        return credits
+    lookups = [transaction_rows(facts), deal_rows(facts)]
+    if inputs.activities is not None:
+        lookups.append(activity_rows(facts))
+    found = ibis.union(*[source_fields(t, facts) for t in lookups])
+    found = found.select(f_source=found.source, f_id=found.source_id, **{c: found[c] for c in missing})
+    joined = credits.left_join(found, [credits.source == found.f_source, credits.source_id == found.f_id])
+    return settled(joined.drop("f_source", "f_id"))
+
+
+def measure_credit_expr(
+    inputs: CalcInputs, start: date, end: date, payees: Sequence[str] | None = None
+) -> ir.Table:
+    """Crediting and measures in one lazy Ibis expression (the columns of `MEASURE_CREDITS`)."""
+    plans = sorted(inputs.plans.values(), key=lambda p: (p.name, p.version))
+    return measure_credits_expr(credit_expr(inputs, start, end, payees, plans=plans), plans)
+
+
+def measure_credits(
+    credits: pa.Table | ir.Table, inputs: CalcInputs, backend: ibis.BaseBackend | None = None
+) -> pa.Table:
+    """The measure credits (schema `MEASURE_CREDITS`, sorted) of a credits table and the inputs' plans."""
+    plans = sorted(inputs.plans.values(), key=lambda p: (p.name, p.version))
+    expr = credits if isinstance(credits, ir.Table) else ibis.memtable(credits)
+    return to_arrow(measure_credits_expr(with_fields(expr, inputs, plans), plans), MEASURE_CREDITS, backend)
+
+
+def measure_totals_expr(measure_credits_: ir.Table) -> ir.Table:
+    """Per person, plan version, measure and plan period: the sum of the values and the number of lines."""
+    t = measure_credits_
+    keys = ["person_id", "plan", "version", "measure", "plan_period", "currency"]
+    return t.group_by(keys).aggregate(value=t.value.sum().cast(EXACT), lines=t.count())
+
+
+def measure_totals(
+    measure_credits_: pa.Table | ir.Table, backend: ibis.BaseBackend | None = None, *, sort: bool = True
+) -> pa.Table:
+    """`measure_totals_expr` executed (schema `MEASURE_TOTALS`, sorted unless `sort` is False)."""
+    expr = measure_credits_ if isinstance(measure_credits_, ir.Table) else ibis.memtable(measure_credits_)
+    return to_arrow(measure_totals_expr(expr), MEASURE_TOTALS, backend, sort=sort)
+
+
+# --- crediting and measures, staged on one backend ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credited:
+    """What `credit_and_measure` returns (unsorted Arrow tables)."""
+
+    credits: pa.Table  # tables.CREDITS
+    measure_credits: pa.Table  # tables.MEASURE_CREDITS
+
+
+class Scratch:
+    """Materialises staged steps: each is executed once on the backend and then read as Arrow.
+
+    Measured on DuckDB, holding a step as an Arrow memtable is cheaper than a temporary table (no
+    INSERT into the database's own storage) and needs no DDL, so it runs the same on every backend.
+    `timings` (when given) receives the seconds each stage took, as `stage_1`, `stage_2`, ….
+    """
+
+    def __init__(self, backend: ibis.BaseBackend, timings: dict[str, float] | None = None) -> None:
+        self.backend = backend
+        self.timings = timings
+        self.count = 0
+        self.data: dict[object, pa.Table] = {}  # the Arrow behind each staged table, by its Ibis node
+
+    def __call__(self, expr: ir.Table) -> ir.Table:
+        started = time.perf_counter()
+        data = self.backend.to_pyarrow(expr)
+        table = ibis.memtable(data)
+        self.data[table.op()] = data
+        self.count += 1
+        if self.timings is not None:
+            self.timings[f"stage_{self.count}"] = time.perf_counter() - started
+        return table
+
+
+def credit_and_measure(
+    inputs: CalcInputs,
+    start: date,
+    end: date,
+    payees: Sequence[str] | None = None,
+    *,
+    plans: Sequence[Plan] | None = None,
+    backend: ibis.BaseBackend | None = None,
+    timings: dict[str, float] | None = None,
+) -> Credited:
+    """Credits (`tables.CREDITS`) and measure credits (`tables.MEASURE_CREDITS`) of `[start, end)`.
+
+    The same rows as `credit_expr` and `measure_credits_expr`, computed in stages on one backend: the
+    source rows, the revenue and overlay credits (which rollups read) and the rollup credits are each
+    materialised once (`Scratch`); the credits are their union, read once for the Arrow result and
+    once for every measure at a time.
+    """
+    con = backend or default_backend()
+    chosen = sorted(plans if plans is not None else inputs.plans.values(), key=lambda p: (p.name, p.version))
+    clock = _Clock(timings)
+    scratch = Scratch(con, timings)
+    facts, pieces = credit_pieces(inputs, start, end, payees, plans=chosen, stage=scratch)
+    names = [*CREDITS.names, *field_columns(facts)]
+    parts = [scratch.data.get(p.op()) for p in pieces]
+    arrow = [
+        con.to_pyarrow(p.select(*names)) if d is None else d.select(names)
+        for p, d in zip(pieces, parts, strict=True)
+    ]
+    if not arrow:
+        return Credited(CREDITS.empty_table(), MEASURE_CREDITS.empty_table())
+    schema = arrow[0].schema
+    full = pa.concat_tables([a.cast(schema) for a in arrow])
+    if payees is not None:
+        full = full.filter(pc.is_in(full["person_id"], pa.array(list(payees), pa.string())))
+    clock.lap("credit")
+    measured = con.to_pyarrow(measure_credits_expr(ibis.memtable(full), chosen)).cast(MEASURE_CREDITS)
+    clock.lap("measure")
+    return Credited(full.select(CREDITS.names).cast(CREDITS), measured)
+
+
+class _Clock:
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[name] = now - self.last
+        self.last = now

@@ -1,0 +1,351 @@
+"""The calculation's entry point: `calculate(inputs, period)` → credits, measures and payout lines.
+
+The whole pipeline, in order (each step a pure function of tables; payout.py documents rounding):
+Ibis compiles one expression per materialised step and compiling, not executing, is most of the fixed
+cost of a run; so steps are built once for all plans (plans become small parameter tables joined to the
+data, not one expression per plan and component) and written as few selects as possible.
+
+    credit            crediting.credit_expr                 facts → CREDITS
+    measure           measures.measure_credits_expr         CREDITS → MEASURE_CREDITS
+    schedule          schedule.plan_steps                   which pay periods, which plan periods
+    clawback matches  adjustments.clawback_matches          cancellations of earlier bookings
+    measure grid      payout.seats, payout.measure_grid     value to date, quota (prorated), attainment
+    components        components.grid_components            gates → tiers → caps, every plan at once
+                      components.commission_per_transaction (first pass)
+    lines             adjustments.pay_lines                 advances, true-ups, rounding
+    overrides         adjustments.override                  second pass, on the team's lines
+    plan caps         adjustments.plan_caps                 every plan at once
+    balances          adjustments.balances                  clawbacks carried forward, draws
+    explanation       explain.explanations                  canonical JSON per line
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from openspm.domain.plans import Commission, Override, Plan
+from openspm.engine.calc import adjustments as adj
+from openspm.engine.calc import components as comp
+from openspm.engine.calc.explain import Waterfall, explain_person, payout_table
+from openspm.engine.calc.inputs import CalcInputs
+from openspm.engine.calc.measures import credit_and_measure
+from openspm.engine.calc.payout import KEY, latest_quotas, measure_grid, plan_measures, plan_policies, seats
+from openspm.engine.calc.schedule import Step, bucket_table, plan_steps, steps_table, window_of
+from openspm.engine.calc.tables import CREDITS, EXACT, MEASURE_CREDITS, PAYOUT_LINES
+from openspm.engine.calc.tiers import exact, lit
+
+MEASURES = pa.schema(
+    [
+        ("person_id", pa.string()),
+        ("plan", pa.string()),
+        ("version", pa.int32()),
+        ("measure", pa.string()),
+        ("plan_period", pa.string()),
+        ("period", pa.string()),  # the pay period: value and attainment are to its end
+        ("value", EXACT),
+        ("credits", pa.int64()),
+        ("quota", EXACT),
+        ("attainment", EXACT),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class CalcResult:
+    credits: pa.Table  # CREDITS (the run's window, including earlier months of open plan periods)
+    measures: pa.Table  # MEASURES
+    payout_lines: pa.Table  # PAYOUT_LINES, sorted
+    measure_credits: pa.Table  # MEASURE_CREDITS behind the measures (for explanations)
+
+
+def calculate(
+    inputs: CalcInputs,
+    period: str,
+    *,
+    payees: Sequence[str] | None = None,
+    backend: ibis.BaseBackend | None = None,
+) -> CalcResult:
+    """Credits, measures and payout lines of every pay period that ends inside `period`."""
+    con = backend or ibis.duckdb.connect()
+    run = inputs.calendar.parse(period)
+    plans = sorted(inputs.plans.values(), key=lambda p: (p.name, p.version))
+    lookback = max((p.clawback.window_days for p in plans if p.clawback is not None), default=0)
+    steps = [s for plan in plans for s in plan_steps(plan, inputs.calendar, run, lookback)]
+    window = window_of(steps)
+    if window is None:
+        return _empty()
+    needs_team = any(isinstance(c, Override) for p in plans for c in p.components)
+    scope = None if needs_team or payees is None else list(payees)
+    staged = credit_and_measure(inputs, window[0], window[1], scope, plans=plans, backend=con)
+    credits = staged.credits.select(CREDITS.names).cast(CREDITS)
+    mc = staged.measure_credits.select(MEASURE_CREDITS.names).cast(MEASURE_CREDITS)
+    keep = Stages(con)
+    try:
+        out = _payout(inputs, plans, steps, keep.arrow(mc), keep.arrow(credits), keep)
+        measures = out.grid.join(steps_emitted(steps), ["plan", "version", "period"])
+        if payees is not None:
+            measures = measures.filter(measures.person_id.isin(list(payees)))
+        measures_t = con.to_pyarrow(measures.select(*MEASURES.names)).cast(MEASURES)
+        payout = payout_table(con, out.lines, out.balance, out.claw_detail, out.details, out.gates)
+    finally:
+        keep.drop()
+    measures_t = measures_t.sort_by(
+        [(n, "ascending") for n in ["person_id", "plan", "version", "measure", "period"]]
+    )
+    if payees is not None:
+        payout = payout.filter(pc.is_in(payout["person_id"], pa.array(list(payees), pa.string())))
+    return CalcResult(_sorted(credits), measures_t, payout, mc)
+
+
+def steps_emitted(steps: list[Step]) -> ir.Table:
+    """(plan, version, pay period) of the steps the run pays (not the clawback shadows)."""
+    rows = sorted({(s.plan, s.version, s.period.label) for s in steps if s.emit})
+    schema = pa.schema([("plan", pa.string()), ("version", pa.int32()), ("period", pa.string())])
+    return ibis.memtable(
+        pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in rows], schema=schema)
+    )
+
+
+class Stages:
+    """Materialises intermediate steps (executed once, then read as Arrow), so each step compiles small.
+
+    Ibis compiles one expression per result; a whole pipeline in one tree takes seconds to compile, a
+    step over materialised inputs milliseconds. Arrow in, Arrow out: no backend DDL is needed.
+    """
+
+    def __init__(self, con: ibis.BaseBackend) -> None:
+        self.con = con
+
+    def __call__(self, expr: ir.Table) -> ir.Table:
+        return ibis.memtable(self.con.to_pyarrow(expr))
+
+    def arrow(self, table: pa.Table) -> ir.Table:
+        return ibis.memtable(table)
+
+    def drop(self) -> None:
+        """Nothing to drop: in-memory tables are released with their expressions."""
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    grid: ir.Table
+    lines: ir.Table | None
+    balance: ir.Table
+    claw_detail: ir.Table | None
+    details: ir.Table | None
+    gates: ir.Table | None
+
+
+def explain(result: CalcResult, person_id: str) -> list[Waterfall]:
+    """The waterfall behind each of a person's payout lines: measure, quota, tiers, cap, gate, credits."""
+    return explain_person(result.payout_lines, result.measure_credits, person_id)
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    return table.sort_by(
+        [(n, "ascending") for n in table.column_names if not pa.types.is_decimal(table.schema.field(n).type)]
+    )
+
+
+def _empty() -> CalcResult:
+    return CalcResult(
+        CREDITS.empty_table(),
+        MEASURES.empty_table(),
+        PAYOUT_LINES.empty_table(),
+        MEASURE_CREDITS.empty_table(),
+    )
+
+
+def _earlier_periods(steps: list[Step], inputs: CalcInputs, plans: Sequence[Plan]) -> pa.Table:
+    """(plan, version, plan period, pay period label) for the pay periods paid before the run started."""
+    from openspm.engine.calc.schedule import pay_kind
+
+    by_key = {(p.name, p.version): p for p in plans}
+    rows: list[dict[str, object]] = []
+    seen: set[tuple[str, int, str]] = set()
+    for step in steps:
+        key = (step.plan, step.version, step.plan_period.label)
+        if not step.emit or key in seen:
+            continue
+        seen.add(key)
+        kind = pay_kind(by_key[(step.plan, step.version)])
+        rows.extend(
+            {"plan": step.plan, "version": step.version, "plan_period": key[2], "period": p.label}
+            for p in inputs.calendar.periods_between(step.plan_period.start, step.period.start, kind)
+        )
+    schema = pa.schema(
+        [
+            ("plan", pa.string()),
+            ("version", pa.int32()),
+            ("plan_period", pa.string()),
+            ("period", pa.string()),
+        ]
+    )
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _prior(inputs: CalcInputs) -> ir.Table:
+    from openspm.engine.calc.tables import PAYOUT_LINES as SCHEMA
+
+    table = inputs.prior_lines if inputs.prior_lines is not None else SCHEMA.empty_table()
+    return ibis.memtable(table.cast(SCHEMA))
+
+
+def _payout(  # noqa: PLR0917 - the pipeline's inputs
+    inputs: CalcInputs,
+    plans: list[Plan],
+    steps: list[Step],
+    mc: ir.Table,
+    credits: ir.Table,
+    keep: Stages,
+) -> _Outputs:
+    by_key = {(p.name, p.version): p for p in plans}
+    steps_t = ibis.memtable(steps_table(steps, by_key, inputs.calendar))
+    months = ibis.memtable(bucket_table(steps))
+    policies = ibis.memtable(plan_policies(by_key))
+    prior = _prior(inputs)
+    claw_plans = [p for p in plans if p.clawback is not None]
+    matches = keep(adj.clawback_matches(mc, months, claw_plans)) if claw_plans else None
+    graded = mc
+    if matches is not None:
+        gone = matches.select("person_id", "plan", "version", "measure", "source_id").distinct()
+        graded = mc.anti_join(gone, ["person_id", "plan", "version", "measure", "source_id"])
+    seats_t = keep(seats(inputs.plan_assignments, steps_t, policies))
+    quotas = latest_quotas(ibis.memtable(inputs.quotas))
+    grid = keep(measure_grid(graded, seats_t, months, ibis.memtable(plan_measures(by_key)), quotas))
+
+    # First pass: every cumulative component of every plan in one step, per-transaction commissions
+    # one step each (their running totals are per component), then one pay-lines step over them all.
+    first: list[comp.Earned] = []
+    params = comp.component_params(plans)
+    if params[0].num_rows:
+        first.append(_kept(comp.grid_components(grid, params, keep), keep))
+    first.extend(
+        _kept(comp.commission_per_transaction(graded, months, grid, plan, c, keep), keep)
+        for plan in plans
+        for c in plan.components
+        if isinstance(c, Commission) and comp.is_per_transaction(c)
+    )
+
+    earlier = ibis.memtable(_earlier_periods(steps, inputs, plans))
+    prior_paid = adj.paid_prior(prior, earlier)
+    first_lines = (
+        [keep(adj.pay_lines(_union([e.lines for e in first]), steps_t, policies, prior_paid))]
+        if first
+        else []
+    )
+
+    second: list[comp.Earned] = []
+    overrides = [(p, c) for p in plans for c in p.components if isinstance(c, Override)]
+    if overrides:
+        member_lines = _member_lines(first_lines, prior, inputs, plans, steps_t)
+        org = ibis.memtable(inputs.assignments).select("person_id", "manager_id", "start_date", "end_date")
+        for plan, c in overrides:
+            second.append(
+                _kept(adj.override(seats_t, steps_t, grid, plan, c, member_lines, credits, org, keep), keep)
+            )
+    later = [e.lines for e in second]
+    capped = adj.plan_caps([e.earned for e in first + second], seats_t, plans)
+    if capped is not None:
+        later.append(capped)
+    lines = first_lines + ([adj.pay_lines(_union(later), steps_t, policies, prior_paid)] if later else [])
+    component_lines = keep(ibis.union(*lines)) if lines else None
+    details = [e.details for e in first + second]
+    gates = [e.gates for e in first + second if e.gates is not None]
+    claw_detail, claw_due = (None, None)
+    if matches is not None:
+        claw_detail, claw_due = adj.clawback_due(matches, [e.earned for e in first], steps_t)
+    balance = _balances(seats_t, steps_t, policies, component_lines, claw_due, prior)
+    return _Outputs(
+        grid,
+        component_lines,
+        balance,
+        claw_detail,
+        ibis.union(*details) if details else None,
+        ibis.union(*gates) if gates else None,
+    )
+
+
+def _union(tables: list[ir.Table]) -> ir.Table:
+    return ibis.union(*tables) if len(tables) > 1 else tables[0]
+
+
+def _kept(e: comp.Earned, keep: Stages) -> comp.Earned:
+    """Materialise a component's lines and earnings (read by several later steps); its explanation
+    tables are read once, by `payout_table`, so they stay expressions."""
+    lines = keep(e.lines)
+    earned = lines if e.earned is e.lines else keep(e.earned)
+    return comp.Earned(lines, earned, e.details, e.gates)
+
+
+def _member_lines(
+    first_lines: list[ir.Table], prior: ir.Table, inputs: CalcInputs, plans: list[Plan], steps_t: ir.Table
+) -> ir.Table:
+    """Team members' component lines: this run's and earlier pay periods' (from prior_lines)."""
+    parts = [
+        t.join(
+            steps_t.select("plan", "version", "period", "pay_start", "pay_end"), ["plan", "version", "period"]
+        ).select("person_id", "component", "pay_start", "pay_end", amount="amount")
+        for t in first_lines
+    ]
+    labels = (
+        sorted(set(inputs.prior_lines.column("period").to_pylist())) if inputs.prior_lines is not None else []
+    )
+    periods = [inputs.calendar.parse(label) for label in labels if label]
+    spans = pa.table(
+        {
+            "period": pa.array([p.label for p in periods], pa.string()),
+            "pay_start": pa.array([p.start for p in periods], pa.date32()),
+            "pay_end": pa.array([p.end for p in periods], pa.date32()),
+        }
+    )
+    skip = {"plan_cap"} | {c.name for p in plans for c in p.components if isinstance(c, Override)}
+    p = prior.filter(prior.line_kind.isin(list(adj.EARNING_KINDS)) & ~prior.component.isin(sorted(skip)))
+    p = p.join(ibis.memtable(spans), "period").select(
+        "person_id", "component", "pay_start", "pay_end", amount=p.amount.cast(EXACT)
+    )
+    return ibis.union(*parts, p)
+
+
+def _balances(  # noqa: PLR0917 - the tables balances read
+    seats_t: ir.Table,
+    steps_t: ir.Table,
+    policies: ir.Table,
+    component_lines: ir.Table | None,
+    claw_due: ir.Table | None,
+    prior: ir.Table,
+) -> ir.Table:
+    s = steps_t.filter(steps_t.emit).select(
+        "plan", "version", "period", "pay_end_day", "pay_start_month", "pay_months", "pay_offset"
+    )
+    periods = seats_t.join(s, ["plan", "version", "period"]).join(policies, ["plan", "version"])
+    first_pay = periods.start_month - ((periods.start_month - periods.pay_offset) % periods.pay_months)
+    in_term = (periods.draw_periods > 0) & (
+        periods.pay_start_month < first_pay + periods.draw_periods * periods.pay_months
+    )
+    periods = periods.mutate(in_draw_term=in_term)
+    key = ["person_id", "plan", "version", "period"]
+    if component_lines is not None:
+        sums = component_lines.group_by(key).aggregate(earnings=exact(component_lines.amount.sum()))
+    else:
+        sums = periods.select(*key, earnings=lit(0)).limit(0)
+    b0 = prior.group_by("person_id").aggregate(
+        b0_claw=exact(
+            ibis.ifelse(prior.component == "clawback_carry_forward", prior.amount.cast(EXACT), lit(0)).sum()
+        ),
+        b0_draw=exact(
+            ibis.ifelse(
+                prior.component.isin(["draw", "draw_recovery"]), prior.amount.cast(EXACT), lit(0)
+            ).sum()
+        ),
+    )
+    return adj.balances(periods, sums, claw_due, b0)
+
+
+__all__ = ["KEY", "MEASURES", "CalcResult", "calculate", "explain"]

@@ -1,0 +1,264 @@
+"""What a change can affect, and what a plan change would cost.
+
+`affected_payees(conn, change)` lists the people whose pay a change of facts can move — from the
+crediting dependencies: a transaction's owner, its deal's owner and split (revenue and overlay) people,
+the owner of the account's territory on the transaction date, the management chain of each of them as of
+that date (rollups, overrides), and the holders of a changed plan's assignments. Call it before and after
+applying a change (a deal moved from one owner to another affects both) and run the calculation with
+`payees=` the union: the result equals a full recalculation (tests/integration/test_calc_incremental.py).
+
+`plan_impact(engine, a, b, period)` re-runs a period under two plan versions — everyone on plan A's name is
+put on A, then on B — and lists each person's payout difference and the total cost change. Nothing is
+recorded: it is a regression test for a comp plan before it reaches production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, Engine, or_, select
+
+from openspm.domain.plans import Plan
+from openspm.engine.calc.inputs import CalcInputs
+from openspm.services import company
+from openspm.services.calc import Calculator, engine_calculator, parse_period
+from openspm.services.calc_inputs import facts_start, load_inputs
+from openspm.services.plans import validate_source
+from openspm.store.models import (
+    AccountAssignment,
+    Opportunity,
+    OpportunitySplit,
+    PlanAssignmentRow,
+    PlanVersion,
+    ReportingLine,
+    Territory,
+    Transaction,
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed: ids of facts, people whose assignments/quotas/plan assignments changed, plan names."""
+
+    transactions: Sequence[str] = ()
+    opportunities: Sequence[str] = ()
+    accounts: Sequence[str] = ()
+    people: Sequence[str] = ()
+    plans: Sequence[str] = ()
+
+
+def affected_payees(conn: Connection, change: Change) -> set[str]:
+    """Everyone whose pay `change` can move, as the store stands now (see the module docstring)."""
+    dated: set[tuple[str, date]] = set()
+    opportunity_days: dict[str, set[date]] = {o: set() for o in change.opportunities}
+    account_days: dict[str, set[date]] = {a: set() for a in change.accounts}
+    if change.transactions:
+        tx = Transaction
+        rows = conn.execute(
+            select(tx.date, tx.owner_id, tx.opportunity_id, tx.account_id).where(
+                tx.transaction_id.in_(list(change.transactions))
+            )
+        ).all()
+        for r in rows:
+            if r.owner_id:
+                dated.add((r.owner_id, r.date))
+            if r.opportunity_id:
+                opportunity_days.setdefault(r.opportunity_id, set()).add(r.date)
+            if r.account_id:
+                account_days.setdefault(r.account_id, set()).add(r.date)
+    _opportunities(conn, opportunity_days, account_days, dated)
+    _territories(conn, account_days, dated)
+    people = {person for person, _ in dated} | set(change.people) | _plan_holders(conn, change.plans)
+    people |= _chains(conn, dated) | _ancestors(conn, set(change.people) | _plan_holders(conn, change.plans))
+    return people
+
+
+def _opportunities(
+    conn: Connection,
+    days: dict[str, set[date]],
+    account_days: dict[str, set[date]],
+    dated: set[tuple[str, date]],
+) -> None:
+    """Deal owners and split people, on every date a deal's transactions (or the deal itself) carry."""
+    if not days:
+        return
+    ids = list(days)
+    deals = conn.execute(
+        select(
+            Opportunity.opportunity_id,
+            Opportunity.owner_id,
+            Opportunity.account_id,
+            Opportunity.created_date,
+            Opportunity.close_date,
+        ).where(Opportunity.opportunity_id.in_(ids))
+    ).all()
+    for tx in conn.execute(
+        select(Transaction.opportunity_id, Transaction.date).where(Transaction.opportunity_id.in_(ids))
+    ).all():
+        days[tx.opportunity_id].add(tx.date)
+    splits: dict[str, list[str]] = {}
+    for s in conn.execute(
+        select(OpportunitySplit.opportunity_id, OpportunitySplit.person_id).where(
+            OpportunitySplit.opportunity_id.in_(ids)
+        )
+    ).all():
+        splits.setdefault(s.opportunity_id, []).append(s.person_id)
+    for d in deals:
+        on = days[d.opportunity_id] | {d.created_date} | ({d.close_date} if d.close_date else set())
+        account_days.setdefault(d.account_id, set()).update(on)
+        for person in [d.owner_id, *splits.get(d.opportunity_id, [])]:
+            dated.update((person, day) for day in on)
+
+
+def _territories(conn: Connection, account_days: dict[str, set[date]], dated: set[tuple[str, date]]) -> None:
+    """The owner of each account's territory on each date (and every date of the account's transactions)."""
+    if not account_days:
+        return
+    ids = list(account_days)
+    for tx in conn.execute(
+        select(Transaction.account_id, Transaction.date).where(Transaction.account_id.in_(ids))
+    ).all():
+        account_days[tx.account_id].add(tx.date)
+    rows = conn.execute(
+        select(
+            AccountAssignment.account_id,
+            AccountAssignment.start_date,
+            AccountAssignment.end_date,
+            Territory.owner_id,
+        )
+        .join(Territory, Territory.territory_id == AccountAssignment.territory_id)
+        .where(AccountAssignment.account_id.in_(ids), Territory.owner_id.is_not(None))
+    ).all()
+    for r in rows:
+        for day in account_days[r.account_id]:
+            if r.start_date <= day and (r.end_date is None or day < r.end_date):
+                dated.add((r.owner_id, day))
+
+
+def _chains(conn: Connection, dated: Iterable[tuple[str, date]]) -> set[str]:
+    """The management chain of each person as of each date (rollups and overrides follow it)."""
+    found: set[str] = set()
+    by_person: dict[str, set[date]] = {}
+    for person, day in dated:
+        by_person.setdefault(person, set()).add(day)
+    if not by_person:
+        return found
+    line = ReportingLine
+    rows = conn.execute(
+        select(line.person_id, line.ancestor_id, line.start_date, line.end_date).where(
+            line.person_id.in_(list(by_person))
+        )
+    ).all()
+    for r in rows:
+        if any(r.start_date <= d and (r.end_date is None or d < r.end_date) for d in by_person[r.person_id]):
+            found.add(r.ancestor_id)
+    return found
+
+
+def _ancestors(conn: Connection, people: set[str]) -> set[str]:
+    """Everyone who ever managed one of `people` (directly or higher up)."""
+    if not people:
+        return set()
+    line = ReportingLine
+    return set(conn.execute(select(line.ancestor_id).where(line.person_id.in_(sorted(people)))).scalars())
+
+
+def _plan_holders(conn: Connection, names: Sequence[str]) -> set[str]:
+    if not names:
+        return set()
+    return set(
+        conn.execute(
+            select(PlanAssignmentRow.person_id)
+            .join(PlanVersion, PlanVersion.id == PlanAssignmentRow.plan_version_id)
+            .where(or_(*[PlanVersion.name == n for n in names]))
+        ).scalars()
+    )
+
+
+# --- plan impact ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PersonImpact:
+    person_id: str
+    currency: str
+    before: Decimal
+    after: Decimal
+
+    @property
+    def change(self) -> Decimal:
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class PlanImpact:
+    period: str
+    plan_a: str
+    plan_b: str
+    people: list[PersonImpact]
+
+    def totals(self) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+        """Per currency: cost under A, under B, and the change."""
+        out: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+        for p in self.people:
+            a, b, _ = out.get(p.currency, (Decimal(0), Decimal(0), Decimal(0)))
+            out[p.currency] = (a + p.before, b + p.after, b + p.after - a - p.before)
+        return dict(sorted(out.items()))
+
+
+def _under(inputs: CalcInputs, replaced: str, plan: Plan, start: date, end: date) -> CalcInputs:
+    """Inputs where everyone on a version of `replaced` is on `plan` (its dates widened to the period)."""
+    widened = plan.model_copy(
+        update={
+            "effective_from": min(plan.effective_from, start),
+            "effective_to": None if plan.effective_to is None else max(plan.effective_to, end),
+        }
+    )
+    a = inputs.plan_assignments
+    mine = pc.equal(a["plan"], replaced)
+    plans = pc.if_else(mine, pa.scalar(plan.name), a["plan"])
+    versions = pc.if_else(mine, pa.scalar(plan.version, pa.int32()), a["version"])
+    assignments = a.set_column(a.column_names.index("plan"), "plan", plans)
+    assignments = assignments.set_column(a.column_names.index("version"), "version", versions)
+    kept = {k: v for k, v in inputs.plans.items() if k[0] != replaced}
+    return replace(inputs, plans={**kept, (plan.name, plan.version): widened}, plan_assignments=assignments)
+
+
+def _by_person(lines: pa.Table) -> dict[tuple[str, str], Decimal]:
+    out: dict[tuple[str, str], Decimal] = {}
+    for r in lines.select(["person_id", "currency", "amount"]).to_pylist():
+        key = (r["person_id"], r["currency"])
+        out[key] = out.get(key, Decimal(0)) + r["amount"]
+    return out
+
+
+def plan_impact(
+    engine: Engine,
+    plan_a_source: str,
+    plan_b_source: str,
+    period: str,
+    *,
+    calculator: Calculator | None = None,
+) -> PlanImpact:
+    """Each person's pay for `period` under plan A and under plan B (nothing is recorded)."""
+    calculate = calculator or engine_calculator
+    a, b = validate_source(plan_a_source), validate_source(plan_b_source)
+    with engine.connect() as conn:
+        calendar = company.get_settings(conn).calendar
+    target = parse_period(calendar, period)
+    inputs = load_inputs(engine, target.label, since=facts_start(calendar, [a, b], target.start))
+    before = _by_person(calculate(_under(inputs, a.name, a, target.start, target.end), target.label, None))
+    after = _by_person(calculate(_under(inputs, a.name, b, target.start, target.end), target.label, None))
+    people = [
+        PersonImpact(
+            person,
+            currency,
+            before.get((person, currency), Decimal(0)),
+            after.get((person, currency), Decimal(0)),
+        )
+        for person, currency in sorted(set(before) | set(after))
+    ]
+    return PlanImpact(target.label, f"{a.name} v{a.version}", f"{b.name} v{b.version}", people)

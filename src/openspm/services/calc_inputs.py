@@ -1,0 +1,221 @@
+"""Reading what a calculation needs from the store: facts as typed Arrow, plans, assignments, earlier lines.
+
+Facts are read with `store.columnar.read_arrow` (the committed state, in canonical columns); the plan
+versions and assignments come from `services.plans`' tables; the fiscal calendar and base currency from
+the company settings. Earlier payout lines are the *current* ones: for each run period and person, the
+lines of the latest run that computed that person (see `recorded_lines`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Connection, Engine, and_, func, literal, or_, select
+
+from openspm.domain.canonical import ENTITY_BY_NAME
+from openspm.domain.periods import FiscalCalendar, Period, PeriodKind
+from openspm.domain.plans import Plan
+from openspm.domain.plans.model import MeasureSource, PeriodType
+from openspm.engine.calc.inputs import CalcInputs
+from openspm.engine.calc.tables import MONEY, PAYOUT_LINES
+from openspm.services import company
+from openspm.services.plans import validate_source
+from openspm.store.columnar import read_arrow
+from openspm.store.models import CalcRunPayee, PayoutLineRow, PlanAssignmentRow, PlanVersion
+
+#: Fact tables a calculation reads whole (they are small beside transactions, or needed as of any date).
+WHOLE = (
+    "opportunities",
+    "opportunity_splits",
+    "assignments",
+    "accounts",
+    "account_assignments",
+    "territories",
+    "products",
+    "quotas",
+    "fx_rates",
+    "people",
+)
+
+PLAN_ASSIGNMENTS = pa.schema(
+    [
+        ("person_id", pa.string()),
+        ("plan", pa.string()),
+        ("version", pa.int32()),
+        ("start_date", pa.date32()),
+        ("end_date", pa.date32()),
+        ("target_incentive", MONEY),
+        ("currency", pa.string()),
+    ]
+)
+
+#: Recorded lines carry the run they came from and the run's period besides the engine's columns.
+RECORDED_LINES = pa.schema(
+    [
+        ("run_id", pa.int64()),
+        ("run_period", pa.string()),
+        *[PAYOUT_LINES.field(n) for n in PAYOUT_LINES.names],
+    ]
+)
+
+_PLAN_KIND = {
+    PeriodType.MONTHLY: PeriodKind.MONTH,
+    PeriodType.QUARTERLY: PeriodKind.QUARTER,
+    PeriodType.ANNUAL: PeriodKind.YEAR,
+}
+
+
+def store_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def load_inputs(
+    engine: Engine,
+    period: str,
+    payees: Sequence[str] | None = None,
+    *,
+    since: date | None = None,
+) -> CalcInputs:
+    """Everything a calculation of `period` (and, with `since`, of every period from then on) reads.
+
+    Facts are read from the start of the plan period containing the earliest day computed (the quarter
+    of a quarterly plan, the fiscal year of an annual one), less the longest clawback window, to the end
+    of `period`. `payees` does not narrow the facts: crediting, rollups and overrides need everyone's.
+    """
+    del payees  # every payee's facts are needed (a manager's rollup reads the team's deals)
+    with engine.connect() as conn:
+        settings = company.get_settings(conn)
+        calendar = settings.calendar
+        target = calendar.parse(period)
+        first_day = min(since or target.start, target.start)
+        plans, assignments = plans_in_force(conn, first_day, target.end)
+        prior = recorded_lines(conn, before=target, calendar=calendar)
+    start = facts_start(calendar, plans.values(), first_day)
+    url = store_url(engine)
+    facts = {name: _read(url, name) for name in WHOLE}
+    transactions = _read(url, "transactions", date_column="date", start=start, end=target.end)
+    activities = None
+    if any(m.source is MeasureSource.ACTIVITIES for p in plans.values() for m in p.measures):
+        activities = _read(url, "activities", date_column="occurred_at", start=start, end=target.end)
+    return CalcInputs(
+        calendar=calendar,
+        base_currency=settings.base_currency,
+        plans=plans,
+        plan_assignments=assignments,
+        transactions=transactions,
+        activities=activities,
+        prior_lines=prior.drop_columns(["run_id", "run_period"]),
+        **facts,
+    )
+
+
+def _read(url: str, name: str, **window: Any) -> pa.Table:
+    return read_arrow(url, name, list(ENTITY_BY_NAME[name].column_names), **window)
+
+
+def facts_start(calendar: FiscalCalendar, plans: Iterable[Plan], first_day: date) -> date:
+    """The first day whose facts can change a result from `first_day` on."""
+    start = first_day
+    for plan in plans:
+        plan_period = calendar.containing(first_day, _PLAN_KIND[plan.period.type])
+        window = plan.clawback.window_days if plan.clawback is not None else 0
+        start = min(start, plan_period.start - timedelta(days=window))
+    return start
+
+
+def plans_in_force(conn: Connection, start: date, end: date) -> tuple[dict[tuple[str, int], Plan], pa.Table]:
+    """The plan assignments overlapping `[start, end)` and the (validated) plan versions they name."""
+    row = PlanAssignmentRow
+    rows = conn.execute(
+        select(
+            row.person_id,
+            PlanVersion.name,
+            PlanVersion.version,
+            row.start_date,
+            row.end_date,
+            row.target_incentive,
+            row.currency,
+            PlanVersion.source,
+        )
+        .join(PlanVersion, PlanVersion.id == row.plan_version_id)
+        .where(row.start_date < end, or_(row.end_date.is_(None), row.end_date > start))
+        .order_by(row.person_id, row.start_date)
+    ).all()
+    plans = {(r.name, r.version): r.source for r in rows}
+    parsed = {key: validate_source(source) for key, source in sorted(plans.items())}
+    return parsed, lines_table([tuple(r)[:7] for r in rows], PLAN_ASSIGNMENTS)
+
+
+def plan_sources(conn: Connection, keys: Iterable[tuple[str, int]]) -> list[tuple[str, int, str]]:
+    """(name, version, source) of each plan version named."""
+    wanted = set(keys)
+    if not wanted:
+        return []
+    rows = conn.execute(select(PlanVersion.name, PlanVersion.version, PlanVersion.source)).all()
+    return sorted((r.name, r.version, r.source) for r in rows if (r.name, r.version) in wanted)
+
+
+# --- recorded lines ------------------------------------------------------------------------------------
+def heads() -> Any:
+    """For each run period and person, the latest run that computed them: whose lines are current."""
+    payee = CalcRunPayee
+    return (
+        select(payee.period, payee.person_id, func.max(payee.run_id).label("run_id"))
+        .group_by(payee.period, payee.person_id)
+        .subquery("heads")
+    )
+
+
+def current_lines_query(*, with_explanation: bool = True, run_periods: Sequence[str] | None = None) -> Any:
+    """The current payout lines (of every run period, or of those named), with their run and run period."""
+    line, head = PayoutLineRow, heads()
+    query = select(
+        line.run_id,
+        head.c.period.label("run_period"),
+        line.person_id,
+        line.period,
+        line.plan,
+        line.version,
+        line.component,
+        line.line_kind,
+        line.amount,
+        line.currency,
+        line.corrects_period,
+        line.explanation if with_explanation else literal("").label("explanation"),
+    ).join(head, and_(line.run_id == head.c.run_id, line.person_id == head.c.person_id))
+    return query if run_periods is None else query.where(head.c.period.in_(list(run_periods)))
+
+
+def recorded_lines(
+    conn: Connection,
+    *,
+    before: Period | None = None,
+    run_periods: Sequence[str] | None = None,
+    calendar: FiscalCalendar,
+    with_explanation: bool = False,
+) -> pa.Table:
+    """Current lines of run periods that start before `before` (or of the `run_periods` named)."""
+    query = current_lines_query(with_explanation=with_explanation, run_periods=run_periods)
+    keep = []
+    for r in conn.execute(query).all():
+        if before is not None and calendar.parse(r.run_period).start >= before.start:
+            continue
+        keep.append(r)
+    keep.sort(key=lambda r: (r.run_id, r.person_id, r.period, r.plan, r.version, r.component, r.line_kind))
+    return lines_table([tuple(r) for r in keep], RECORDED_LINES)
+
+
+def lines_table(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    """Rows (tuples in the schema's column order) as a table of `schema`."""
+    if not rows:
+        return schema.empty_table()
+    columns = list(zip(*rows, strict=True))
+    return pa.table([pa.array(list(c), f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
+
+
+def with_prior(inputs: CalcInputs, prior: pa.Table) -> CalcInputs:
+    return replace(inputs, prior_lines=prior)

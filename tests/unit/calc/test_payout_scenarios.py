@@ -1,0 +1,368 @@
+"""Worked examples: credits (as transactions credited to their owner), a plan, and the payout lines by hand.
+
+Unless a test says otherwise: one rep P1 on plan `ae` from 2025-01-01 with a 60,000 annual target
+incentive (5,000 a month), a January fiscal year, quota on `bookings`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tests.unit.calc.payout_builders import (
+    amounts,
+    as_prior,
+    booking,
+    explanations,
+    lines,
+    plan,
+    quota,
+    run,
+    seat,
+)
+
+TIERS = """    tiers:
+      - {from: 0, to: 50, rate: 4}
+      - {from: 50, to: 100, rate: 8}
+      - {from: 100, to: 150, rate: 12}
+      - {from: 150, rate: 16}
+"""
+
+
+def commission(method: str = "marginal", basis: str = "cumulative", extra: str = "") -> str:
+    head = f"""  - kind: commission
+    name: comm
+    measure: bookings
+    tier_method: {method}
+    tier_basis: {basis}
+"""
+    return head + extra + TIERS
+
+
+FLAT_10 = """  - kind: commission
+    name: comm
+    measure: bookings
+    tiers_on: amount
+    tiers:
+      - {from: 0, rate: 10}
+"""
+
+MARCH = [booking("T1", "2025-03-10", 70000), booking("T2", "2025-03-20", 50000)]
+MARCH_QUOTA = [quota("2025-03", 100000)]
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        # 120,000 on a 100,000 quota = 120 %.
+        # marginal: 50,000 × 4 % + 50,000 × 8 % + 20,000 × 12 % = 2,000 + 4,000 + 2,400
+        ("marginal", Decimal(8400)),
+        # retroactive: all 120,000 at the 100–150 tier's 12 %
+        ("retroactive", Decimal(14400)),
+        # interpolated: 12 % + (120 − 100) ÷ (150 − 100) × (16 % − 12 %) = 13.6 %; × 120,000
+        ("interpolated", Decimal(16320)),
+    ],
+)
+def test_cumulative_tier_methods(method: str, expected: Decimal) -> None:
+    result = run([plan(commission(method))], "2025-03", transactions=MARCH, quotas=MARCH_QUOTA)
+    assert lines(result) == [("P1", "2025-03", "comm", "earning", expected)]
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        # T1 places 0 → 70,000 (70 %), T2 places 70,000 → 120,000 (120 %)
+        # marginal: T1 50,000 × 4 % + 20,000 × 8 % = 3,600; T2 30,000 × 8 % + 20,000 × 12 % = 4,800
+        ("marginal", [Decimal(3600), Decimal(4800)]),
+        # retroactive: T1 at the tier 70 % reaches (8 %) = 5,600; T2 at 12 % = 6,000
+        ("retroactive", [Decimal(5600), Decimal(6000)]),
+        # interpolated: T1 at 8 + 20/50 × 4 = 9.6 % = 6,720; T2 at 13.6 % = 6,800
+        ("interpolated", [Decimal(6720), Decimal(6800)]),
+    ],
+)
+def test_per_transaction_tier_methods(method: str, expected: list[Decimal]) -> None:
+    result = run(
+        [plan(commission(method, "per_transaction"))], "2025-03", transactions=MARCH, quotas=MARCH_QUOTA
+    )
+    assert [line[4] for line in lines(result)] == expected
+    assert [e["source_id"] for e in explanations(result)] == ["T1", "T2"]
+
+
+@pytest.mark.parametrize(("boundary", "expected"), [("upper", Decimal(12000)), ("lower", Decimal(8000))])
+def test_boundary_ownership(boundary: str, expected: Decimal) -> None:
+    """Exactly 100 %: retroactive pays 100,000 × 12 % when the upper tier owns 100, × 8 % when the lower."""
+    result = run(
+        [plan(commission("retroactive", extra=f"    boundary: {boundary}\n"))],
+        "2025-03",
+        transactions=[booking("T1", "2025-03-10", 100000)],
+        quotas=MARCH_QUOTA,
+    )
+    assert lines(result)[0][4] == expected
+
+
+def test_cap_bites() -> None:
+    """Cap 1 × the monthly target incentive (60,000 ÷ 12 = 5,000); 10 % of 80,000 = 8,000 → 5,000."""
+    capped = FLAT_10.replace("    tiers_on", "    cap: {multiple_of_target_incentive: 1}\n    tiers_on")
+    result = run([plan(capped)], "2025-03", transactions=[booking("T1", "2025-03-10", 80000)])
+    assert lines(result) == [("P1", "2025-03", "comm", "earning", Decimal(5000))]
+    (e,) = explanations(result)
+    assert (Decimal(e["raw"]), Decimal(e["cap"]), Decimal(e["cap_adjustment"])) == (
+        Decimal(8000),
+        Decimal(5000),
+        Decimal(-3000),
+    )
+
+
+@pytest.mark.parametrize(("booked", "expected"), [(40000, Decimal(0)), (60000, Decimal(6000))])
+def test_gate(booked: int, expected: Decimal) -> None:
+    """Gate at 50 % of a 100,000 quota: 40,000 (40 %) pays nothing; 60,000 (60 %) pays 10 % = 6,000."""
+    gated = FLAT_10.replace("    tiers_on", "    gates: [{min_attainment: 50}]\n    tiers_on")
+    result = run(
+        [plan(gated)], "2025-03", transactions=[booking("T1", "2025-03-10", booked)], quotas=MARCH_QUOTA
+    )
+    assert lines(result)[0][4] == expected
+    (e,) = explanations(result)
+    assert e["gates"][0]["open"] is (booked >= 50000)
+
+
+def test_spif_per_qualifying_transaction() -> None:
+    """500 per booking of at least 50,000: T1 (70,000) and T2 (50,000) qualify, T3 (10,000) not → 1,000."""
+    spif = FLAT_10 + "  - {kind: spif, name: logo_spif, measure: new_logos, amount: 500}\n"
+    tx = [*MARCH, booking("T3", "2025-03-25", 10000)]
+    result = run([plan(spif)], "2025-03", transactions=tx)
+    assert amounts(result)[("P1", "2025-03", "logo_spif")] == Decimal(1000)
+
+
+def test_bonus_milestones() -> None:
+    """Milestones 100 % → 1,000 and 150 % → 0.5 × TI (5,000) = 2,500; at 160 % both: 3,500."""
+    bonus = (
+        FLAT_10
+        + """  - kind: bonus
+    name: club
+    measure: bookings
+    milestones:
+      - {attainment: 100, amount: 1000}
+      - {attainment: 150, multiple_of_target_incentive: 0.5}
+      - {attainment: 200, amount: 9999}
+"""
+    )
+    result = run(
+        [plan(bonus)], "2025-03", transactions=[booking("T1", "2025-03-10", 160000)], quotas=MARCH_QUOTA
+    )
+    assert amounts(result)[("P1", "2025-03", "club")] == Decimal(3500)
+
+
+MANAGER = """name: mgr
+version: 1
+effective_from: 2025-01-01
+currency: USD
+period: {type: monthly}
+crediting:
+  - {kind: direct, name: owner, owner: transaction}
+measures:
+  - {name: bookings, aggregate: sum}
+components:
+  - {kind: override, name: team_override, rate: 5}
+"""
+
+
+def test_override_on_team_earnings() -> None:
+    """M1 manages P1 all month; P2 moved to M2 on 2025-03-15, so on 2025-03-31 P2 is not M1's.
+
+    P1 earns 10 % × 40,000 = 4,000; M1's override = 5 % × 4,000 = 200 (P2's 6,000 does not count).
+    """
+    org = [
+        {"person_id": "P1", "role": "ae", "org_unit_id": "T", "manager_id": "M1", "start_date": "2024-01-01"},
+        {
+            "person_id": "P2",
+            "role": "ae",
+            "org_unit_id": "T",
+            "manager_id": "M1",
+            "start_date": "2024-01-01",
+            "end_date": "2025-03-15",
+        },
+        {"person_id": "P2", "role": "ae", "org_unit_id": "T", "manager_id": "M2", "start_date": "2025-03-15"},
+    ]
+    result = run(
+        [plan(FLAT_10), MANAGER],
+        "2025-03",
+        transactions=[booking("T1", "2025-03-10", 40000, "P1"), booking("T2", "2025-03-12", 60000, "P2")],
+        seats=[seat("P1"), seat("P2"), seat("M1", name="mgr")],
+        assignments=org,
+    )
+    got = amounts(result)
+    assert got[("M1", "2025-03", "team_override")] == Decimal(200)
+    assert got[("P2", "2025-03", "comm")] == Decimal(6000)
+
+
+DRAW_TX = [
+    booking("T1", "2025-01-15", 5000),  # Jan earns 500
+    booking("T2", "2025-02-10", 6000),  # Feb earns 600
+    booking("T3", "2025-03-10", 22000),  # Mar earns 2,200
+    booking("T4", "2025-04-10", 25000),  # Apr earns 2,500
+    booking("T5", "2025-05-10", 30000),  # May earns 3,000
+    booking("T6", "2025-06-10", 40000),  # Jun earns 4,000
+]
+
+
+def test_recoverable_draw_recovered_over_three_months() -> None:
+    """Draw 1,500 a month for the first 2 months, 10 % commission, recovered from later earnings."""
+    draw = "draw: {kind: recoverable, amount: 1500, periods: 2}\n"
+    small = [
+        booking("T1", "2025-01-15", 5000),
+        booking("T2", "2025-02-10", 6000),
+        booking("T3", "2025-03-10", 8000),
+        booking("T4", "2025-04-10", 7000),
+        booking("T5", "2025-05-10", 9000),
+    ]
+    prior: list[dict[str, object]] = []
+    got: list[tuple[str, str, str, str, Decimal]] = []
+    for month in ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05"]:
+        result = run([plan(FLAT_10, extra=draw)], month, transactions=small, prior=prior)
+        prior += as_prior(result)
+        got += [line for line in lines(result) if line[2] != "comm"]
+    # Jan 500 → draw 1,000 (balance 1,000); Feb 600 → draw 900 (1,900);
+    # Mar 800 → recover 800 (1,100); Apr 700 → recover 700 (400); May 900 → recover 400 (0).
+    assert got == [
+        ("P1", "2025-01", "draw", "draw", Decimal(1000)),
+        ("P1", "2025-02", "draw", "draw", Decimal(900)),
+        ("P1", "2025-03", "draw_recovery", "draw_recovery", Decimal(-800)),
+        ("P1", "2025-04", "draw_recovery", "draw_recovery", Decimal(-700)),
+        ("P1", "2025-05", "draw_recovery", "draw_recovery", Decimal(-400)),
+    ]
+    # One run over the year gives the same lines as five monthly runs.
+    year = run([plan(FLAT_10, extra=draw)], "FY2025", transactions=small)
+    assert [line for line in lines(year) if line[2] != "comm" and line[1] <= "2025-05"] == got
+
+
+def test_non_recoverable_draw_is_never_recovered() -> None:
+    """Guarantee 1,500 for 2 months: Jan 500 → +1,000; Feb 600 → +900; Mar 2,200: nothing recovered."""
+    draw = "draw: {kind: non_recoverable, amount: 1500, periods: 2}\n"
+    result = run([plan(FLAT_10, extra=draw)], "2025-Q1", transactions=DRAW_TX)
+    assert [line for line in lines(result) if line[2] != "comm"] == [
+        ("P1", "2025-01", "guarantee", "draw", Decimal(1000)),
+        ("P1", "2025-02", "guarantee", "draw", Decimal(900)),
+    ]
+
+
+def test_clawback_larger_than_the_month_is_carried_forward() -> None:
+    """10 % commission, 90-day clawback. O1 booked 100,000 in February (earned 10,000), cancelled 5 March.
+
+    Mar: clawback −10,000 against 2,000 earned: 8,000 deferred (+8,000), net 0.
+    Apr: 3,000 earned, −3,000 recovered (balance 5,000). May: 10,000 earned, −5,000 recovered (0).
+    """
+    claw = "clawback: {window_days: 90}\n"
+    tx = [
+        booking("T1", "2025-02-10", 100000, opp="O1"),
+        booking("C1", "2025-03-05", -100000, kind="cancellation", opp="O1"),
+        booking("T2", "2025-03-10", 20000, opp="O2"),
+        booking("T3", "2025-04-10", 30000, opp="O3"),
+        booking("T4", "2025-05-10", 100000, opp="O4"),
+    ]
+    prior: list[dict[str, object]] = []
+    got = []
+    for month in ["2025-02", "2025-03", "2025-04", "2025-05"]:
+        result = run([plan(FLAT_10, extra=claw)], month, transactions=tx, prior=prior)
+        prior += as_prior(result)
+        got += lines(result)
+    assert got == [
+        ("P1", "2025-02", "comm", "earning", Decimal(10000)),
+        ("P1", "2025-03", "clawback", "clawback", Decimal(-10000)),
+        ("P1", "2025-03", "clawback_carry_forward", "clawback", Decimal(8000)),
+        ("P1", "2025-03", "comm", "earning", Decimal(2000)),
+        ("P1", "2025-04", "clawback_carry_forward", "clawback", Decimal(-3000)),
+        ("P1", "2025-04", "comm", "earning", Decimal(3000)),
+        ("P1", "2025-05", "clawback_carry_forward", "clawback", Decimal(-5000)),
+        ("P1", "2025-05", "comm", "earning", Decimal(10000)),
+    ]
+
+
+def test_mid_month_hire_is_prorated() -> None:
+    """Hired 2025-03-11: 21 of March's 31 days. TI 62,000 → 62,000 ÷ 12 × 21/31 = 3,500; quota 93,000 →
+    63,000. Cap 1 × TI: 10 % of 62,000 = 6,200 is capped at 3,500."""
+    capped = FLAT_10.replace("    tiers_on", "    cap: {multiple_of_target_incentive: 1}\n    tiers_on")
+    result = run(
+        [plan(capped)],
+        "2025-03",
+        transactions=[booking("T1", "2025-03-20", 62000)],
+        quotas=[quota("2025-03", 93000)],
+        seats=[seat(start="2025-03-11", ti=62000)],
+    )
+    assert lines(result) == [("P1", "2025-03", "comm", "earning", Decimal(3500))]
+    (bookings,) = [m for m in result.measures.to_pylist() if m["measure"] == "bookings"]
+    assert bookings["quota"] == Decimal(63000)
+
+
+QUARTERLY = "{type: quarterly, advances: monthly, advance_percent: 80}"
+Q1 = [
+    booking("T1", "2025-01-10", 100000),
+    booking("T2", "2025-02-20", 100000),
+    booking("T3", "2025-03-05", 160000),
+]
+
+
+def test_quarterly_plan_with_monthly_advances_and_true_up() -> None:
+    """Quota 300,000 for 2025-Q1, marginal tiers, advances at 80 %.
+
+    Jan: 100,000 (33.3 %) earns 100,000 × 4 % = 4,000; advance 80 % = 3,200.
+    Feb: 200,000 (66.7 %) earns 150,000 × 4 % + 50,000 × 8 % = 10,000; 8,000 − 3,200 paid = 4,800.
+    Mar: 360,000 (120 %) earns 6,000 + 150,000 × 8 % + 60,000 × 12 % = 25,200;
+    true-up 25,200 − 8,000 = 17,200.
+    """
+    q = [quota("2025-Q1", 300000)]
+    p = plan(commission(), period=QUARTERLY)
+    prior: list[dict[str, object]] = []
+    got = []
+    for month in ["2025-01", "2025-02", "2025-03"]:
+        result = run([p], month, transactions=Q1, quotas=q, prior=prior)
+        prior += as_prior(result)
+        got += lines(result)
+    expected = [
+        ("P1", "2025-01", "comm", "advance", Decimal(3200)),
+        ("P1", "2025-02", "comm", "advance", Decimal(4800)),
+        ("P1", "2025-03", "comm", "true_up", Decimal(17200)),
+    ]
+    assert got == expected
+    assert lines(run([p], "2025-Q1", transactions=Q1, quotas=q)) == expected
+
+
+def test_annual_plan_on_year_to_date_attainment() -> None:
+    """Annual quota 1,000,000, marginal 5 % to 100 % and 10 % above, quarterly advances at 100 %.
+
+    Q1 YTD 300,000 → 15,000. Q2 YTD 800,000 → 40,000 − 15,000 = 25,000.
+    Q3 YTD 1,200,000 → 50,000 + 200,000 × 10 % = 70,000 − 40,000 = 30,000. Q4 nothing new → true-up 0.
+    """
+    tiers = """  - kind: commission
+    name: comm
+    measure: bookings
+    tiers:
+      - {from: 0, to: 100, rate: 5}
+      - {from: 100, rate: 10}
+"""
+    tx = [
+        booking("T1", "2025-02-10", 300000),
+        booking("T2", "2025-05-10", 500000),
+        booking("T3", "2025-08-10", 400000),
+    ]
+    result = run(
+        [plan(tiers, period="{type: annual, advances: quarterly}")],
+        "FY2025",
+        transactions=tx,
+        quotas=[quota("FY2025", 1000000)],
+    )
+    assert lines(result) == [
+        ("P1", "2025-Q1", "comm", "advance", Decimal(15000)),
+        ("P1", "2025-Q2", "comm", "advance", Decimal(25000)),
+        ("P1", "2025-Q3", "comm", "advance", Decimal(30000)),
+        ("P1", "2025-Q4", "comm", "true_up", Decimal(0)),
+    ]
+
+
+def test_rounding_once_half_up_and_explained() -> None:
+    """10 % of 10,000.05 = 1,000.005 → 1,000.01 (half-up); the explanation shows rounding 0.005."""
+    result = run([plan(FLAT_10)], "2025-03", transactions=[booking("T1", "2025-03-10", "10000.05")])
+    assert lines(result)[0][4] == Decimal("1000.01")
+    (e,) = explanations(result)
+    assert Decimal(e["earned"]) == Decimal("1000.005")
+    assert Decimal(e["rounding"]) == Decimal("0.005")
