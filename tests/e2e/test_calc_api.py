@@ -79,6 +79,20 @@ def test_each_role_sees_the_pay_in_their_scope(web: Web, paid: dict[str, Any]) -
     assert web.client("rep").get("/api/v1/payouts", params={"person_id": "P-AE2"}).json()["items"] == []
 
 
+def test_pay_follows_the_reporting_line_of_its_period_not_the_viewed_date(
+    web: Web, paid: dict[str, Any]
+) -> None:
+    """P-AE2 joined P-MGR's team on 2024-07-15. Viewed "as of" 2024-01-01 (before that), the manager still
+    sees P-AE2's 2025-03 pay, because pay follows the reporting line on the first day of its own period;
+    choosing an earlier or later viewing date can neither hide nor reveal another manager's months."""
+    manager = web.client("manager")
+    page = manager.get("/api/v1/payouts", params={"period": "2025-03", "as_of": "2024-01-01"}).json()
+    assert commission(page["items"]) == {"P-AE1": "4032.70", "P-AE2": "2160.00"}
+    run = manager.get("/api/v1/calc-runs/1", params={"as_of": "2024-01-01"}).json()
+    assert (run["payees"], run["lines"]) == (2, 4)
+    assert "payees" not in run["options"]  # whom a run was asked for is not shown to scoped viewers
+
+
 def test_the_explanation_traces_the_pay_to_its_transactions(web: Web, paid: dict[str, Any]) -> None:
     response = web.client("manager").get("/api/v1/payouts/P-AE1/2025-03/explanation")
     assert response.status_code == 200, response.text

@@ -160,10 +160,11 @@ def explain_pay(engine: Engine, scope: Scope | None, person_id: str, period: str
     with engine.connect() as conn:
         recorded = calc_results.explain(conn, scope, person_id, period)
     fresh = recompute(engine, person_id, period)
-    matched = {(w.period, w.plan, w.component, w.line_kind): w for w in fresh}
+    matched = {w.key: w for w in fresh}
     lines, reproduced = [], True
     for line in recorded.lines:
-        item = matched.get((line.period, line.plan, line.component, line.line_kind))
+        source = line.explanation.get("source_id")
+        item = matched.get((line.period, line.plan, line.version, line.component, line.line_kind, source))
         if line.line_kind != "delta" and (item is None or item.amount != line.amount):
             reproduced = False
         lines.append(

@@ -21,7 +21,7 @@ from openspm.domain.errors import NotFound
 from openspm.services.calc_inputs import current_lines_query, heads
 from openspm.services.records import MoneyText, Page, Public, UtcTime, Window
 from openspm.services.scopes import Scope
-from openspm.store.models import CalcRun, CalcRunPayee, PayoutLineRow
+from openspm.store.models import CalcRun, CalcRunPayee, PayoutLineRow, Period
 
 
 class PayoutLinePublic(Public):
@@ -96,6 +96,14 @@ def _line(row: Any) -> PayoutLinePublic:
     )
 
 
+def _paid_in_scope(scope: Scope, person_column: Any, period_column: Any) -> ColumnElement[bool]:
+    """Pay follows the reporting line on the first day of the pay period it is for (like any fact on its
+    own date), never the viewed date: after a reorganisation the old manager keeps the earlier months'
+    pay and does not see the later ones. A period the store does not know is visible to no one scoped."""
+    first_day = select(Period.start_date).where(Period.label == period_column).scalar_subquery()
+    return scope.facts(person_column, first_day)
+
+
 def _current(
     conn: Connection, scope: Scope | None, *, period: str | None, people: Sequence[str] | None
 ) -> list[PayoutLinePublic]:
@@ -106,7 +114,7 @@ def _current(
     if people is not None:
         query = query.where(line.person_id.in_(list(people)))
     if scope is not None:
-        query = query.where(scope.people(line.person_id))
+        query = query.where(_paid_in_scope(scope, line.person_id, line.period))
     query = query.order_by(
         line.person_id, line.period, line.plan, line.version, line.component, line.line_kind, line.id
     )
@@ -147,7 +155,11 @@ def explain(conn: Connection, scope: Scope | None, person_id: str, period: str) 
 # --- runs ---------------------------------------------------------------------------------------------
 def _visible_run(scope: Scope) -> ColumnElement[bool]:
     payee = CalcRunPayee
-    return exists(select(payee.id).where(payee.run_id == CalcRun.id, scope.people(payee.person_id)))
+    return exists(
+        select(payee.id).where(
+            payee.run_id == CalcRun.id, _paid_in_scope(scope, payee.person_id, payee.period)
+        )
+    )
 
 
 def _run(conn: Connection, scope: Scope, row: Any) -> CalcRunPublic:
@@ -155,11 +167,17 @@ def _run(conn: Connection, scope: Scope, row: Any) -> CalcRunPublic:
     values["run_id"] = row.id
     if not scope.sees_everything:
         payee, line = CalcRunPayee, PayoutLineRow
+        # the run's options name whom it was asked to compute: not for those who see only some of them
+        values["options"] = {k: v for k, v in (values.get("options") or {}).items() if k != "payees"}
         values["payees"] = conn.execute(
-            select(func.count()).where(payee.run_id == row.id, scope.people(payee.person_id))
+            select(func.count()).where(
+                payee.run_id == row.id, _paid_in_scope(scope, payee.person_id, payee.period)
+            )
         ).scalar_one()
         values["lines"] = conn.execute(
-            select(func.count()).where(line.run_id == row.id, scope.people(line.person_id))
+            select(func.count()).where(
+                line.run_id == row.id, _paid_in_scope(scope, line.person_id, line.period)
+            )
         ).scalar_one()
     return CalcRunPublic(**values)
 
@@ -191,7 +209,7 @@ def get_run(conn: Connection, scope: Scope, run_id: int) -> CalcRunDetail:
     line = PayoutLineRow
     rows = conn.execute(
         select(line.__table__)
-        .where(line.run_id == run_id, scope.people(line.person_id))
+        .where(line.run_id == run_id, _paid_in_scope(scope, line.person_id, line.period))
         .order_by(
             line.person_id, line.period, line.plan, line.version, line.component, line.line_kind, line.id
         )

@@ -324,6 +324,13 @@ class Waterfall:
     currency: str
     explanation: dict[str, Any]
     credits: list[dict[str, Any]]  # source_id, date, rule, kind, value — of the line's measure
+    version: int | None = None  # the plan version (two versions of a plan may pay in one period)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What identifies the line among a person's lines of a period (per-transaction lines: the source)."""
+        source = self.explanation.get("source_id")
+        return (self.period, self.plan, self.version, self.component, self.line_kind, source)
 
 
 def explain_person(payout_lines: pa.Table, measure_credits: pa.Table, person_id: str) -> list[Waterfall]:
@@ -341,6 +348,7 @@ def explain_person(payout_lines: pa.Table, measure_credits: pa.Table, person_id:
             if measure is not None
             and c["measure"] == measure
             and c["plan"] == line["plan"]
+            and c["version"] == line["version"]
             and c["plan_period"] == plan_period
             and (source is None or c["source_id"] == source)
         ]
@@ -355,6 +363,7 @@ def explain_person(payout_lines: pa.Table, measure_credits: pa.Table, person_id:
                 line["currency"],
                 detail,
                 chosen,
+                line["version"],
             )
         )
     return out
