@@ -143,3 +143,13 @@ def test_the_pay_page_shows_the_waterfall(web: Web, paid: dict[str, Any]) -> Non
     manager = web.client("manager").get("/pay", params={"person_id": "P-AE2"})
     assert "P-AE2" in manager.text and "2160.00 USD" in manager.text
     assert "2160" not in web.client("rep").get("/pay", params={"person_id": "P-AE2"}).text
+
+
+def test_payouts_are_paged_in_the_store(web: Web, paid: dict[str, Any]) -> None:
+    """Four current lines for 2025-03 (two per AE): a page of two after skipping one is lines 2 and 3 of the
+    full, ordered list, and the total still counts all four."""
+    finance = web.client("finance")
+    everything = finance.get("/api/v1/payouts", params={"period": "2025-03"}).json()
+    page = finance.get("/api/v1/payouts", params={"period": "2025-03", "limit": 2, "offset": 1}).json()
+    assert everything["total"] == page["total"] == 4
+    assert page["items"] == everything["items"][1:3]

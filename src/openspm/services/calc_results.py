@@ -104,9 +104,7 @@ def _paid_in_scope(scope: Scope, person_column: Any, period_column: Any) -> Colu
     return scope.facts(person_column, first_day)
 
 
-def _current(
-    conn: Connection, scope: Scope | None, *, period: str | None, people: Sequence[str] | None
-) -> list[PayoutLinePublic]:
+def _current_query(scope: Scope | None, *, period: str | None, people: Sequence[str] | None) -> Any:
     line = PayoutLineRow
     query = current_lines_query()
     if period is not None:
@@ -115,9 +113,15 @@ def _current(
         query = query.where(line.person_id.in_(list(people)))
     if scope is not None:
         query = query.where(_paid_in_scope(scope, line.person_id, line.period))
-    query = query.order_by(
+    return query.order_by(
         line.person_id, line.period, line.plan, line.version, line.component, line.line_kind, line.id
     )
+
+
+def _current(
+    conn: Connection, scope: Scope | None, *, period: str | None, people: Sequence[str] | None
+) -> list[PayoutLinePublic]:
+    query = _current_query(scope, period=period, people=people)
     return [_line(r) for r in conn.execute(query).all()]
 
 
@@ -137,8 +141,10 @@ def list_payouts(
     conn: Connection, scope: Scope, *, period: str | None, person_id: str | None, window: Window
 ) -> PayoutPage:
     """A page of the current payout lines the viewer may see."""
-    items = _current(conn, scope, period=period, people=[person_id] if person_id else None)
-    return PayoutPage(items=window.slice(items), total=len(items), limit=window.limit, offset=window.offset)
+    query = _current_query(scope, period=period, people=[person_id] if person_id else None)
+    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = conn.execute(query.limit(window.limit).offset(window.offset)).all()  # one page, paged in SQL
+    return PayoutPage(items=[_line(r) for r in rows], total=total, limit=window.limit, offset=window.offset)
 
 
 def explain(conn: Connection, scope: Scope | None, person_id: str, period: str) -> PayoutExplanation:
