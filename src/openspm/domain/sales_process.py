@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from openspm.domain.canonical import ENTITY_BY_NAME, Kind
 from openspm.domain.plans.validation import problems_from_error
+from openspm.domain.problems import DocumentProblem
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
@@ -126,17 +127,8 @@ def criterion_label(criterion: Criterion) -> str:
     return criterion.label or criterion.name.replace("_", " ").capitalize()
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ProcessProblem:
-    """One thing wrong with a sales-process document: the path in the document and why."""
-
-    path: str
-    reason: str
-    file: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}: " if self.file else ""
-        return f"{where}{self.path or '(document)'}: {self.reason}"
+#: One thing wrong with a sales process: the path in the document and why.
+ProcessProblem = DocumentProblem
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from openspm.domain.kpis import BY_NAME, Kpi, Unit
 from openspm.domain.periods import Period, PeriodKind
+from openspm.domain.problems import DocumentProblem, format_path
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 MAX_RESULTS = 3
@@ -278,17 +279,8 @@ class _PathError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ScorecardProblem:
-    """One thing wrong with a scorecard file: the path in the document and why. Problems are values."""
-
-    path: str
-    reason: str
-    file: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}: " if self.file else ""
-        return f"{where}{self.path or '(document)'}: {self.reason}"
+#: One thing wrong with a scorecard file: the path in the document and why.
+ScorecardProblem = DocumentProblem
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,14 +291,6 @@ class ScorecardValidation:
     @property
     def ok(self) -> bool:
         return self.scorecards is not None and not self.problems
-
-
-def format_path(loc: tuple[str | int, ...]) -> str:
-    """`("scorecards", 0, "behaviours", 3, "kpi")` → `scorecards[0].behaviours[3].kpi`."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 def _problem(error: Mapping[str, Any]) -> ScorecardProblem:

@@ -31,25 +31,17 @@ from openspm.domain.plans.model import (
     RateUnit,
     TierAxis,
 )
+from openspm.domain.problems import DocumentProblem, Loc, format_path
 
 #: Checks one filter expression over a measure source; returns the reasons it is not acceptable.
 ExpressionChecker = Callable[[str, MeasureSource], list[str]]
 
-Loc = tuple[str | int, ...]
+
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class PlanProblem:
-    """One thing wrong with a plan: the path in the document and why. Problems are values."""
-
-    path: str
-    reason: str
-    file: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}: " if self.file else ""
-        return f"{where}{self.path or '(document)'}: {self.reason}"
+#: One thing wrong with a plan: the path in the document and why.
+PlanProblem = DocumentProblem
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +52,6 @@ class PlanValidation:
     @property
     def ok(self) -> bool:
         return self.plan is not None and not self.problems
-
-
-def format_path(loc: Loc) -> str:
-    """`("components", 2, "tiers", 1, "rate")` → `components[2].tiers[1].rate`."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 # --- pydantic errors → problems ---------------------------------------------------------------------
