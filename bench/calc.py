@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from bench import Context, Measurement, case
-from openspm.cli.bench import (
+from openspm.services.calc_bench import (
     POSTGRES_ADMIN_URL,
     Spec,
     create_postgres,

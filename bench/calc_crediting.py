@@ -26,10 +26,10 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from openspm.cli.bench import Spec, read_tables, synthetic_inputs, write_synthetic
 from openspm.demo.synthetic import generate_synthetic
 from openspm.engine.calc.inputs import CalcInputs
 from openspm.engine.calc.schedule import plan_steps, window_of
+from openspm.services.calc_bench import Spec, read_tables, synthetic_inputs, write_synthetic
 
 
 def _timed(timings: dict[str, float], name: str, work: Callable[[], Any]) -> Any:

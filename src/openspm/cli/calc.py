@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -13,10 +13,10 @@ from rich.table import Table
 
 from openspm.cli.progress import progress_bar
 from openspm.domain.errors import OpenSPMError
-from openspm.services import calc as calc_service
-from openspm.services import calc_results
-from openspm.services.calc_explain import explain_pay, waterfall
 from openspm.services.records import money_text
+
+if TYPE_CHECKING:  # the services load the engine: imported by the commands that use them
+    from openspm.services import calc_results
 
 app = typer.Typer(
     help="Incentive calculation: run a period, list payout lines, explain a person's pay.",
@@ -36,6 +36,8 @@ def run(
     """Calculate a period and record its payout lines (corrections to locked periods become deltas)."""
     try:
         with progress_bar(f"calc {period}") as progress:
+            from openspm.services import calc as calc_service
+
             summary = calc_service.run_calculation(
                 ctx.obj.engine, period, payees=person or None, dry_run=dry_run, by=actor, progress=progress
             )
@@ -71,6 +73,8 @@ def results(
         typer.echo("error: --format must be table, json or csv", err=True)
         raise typer.Exit(2)
     with ctx.obj.engine.connect() as conn:
+        from openspm.services import calc_results
+
         lines = calc_results.current_payouts(conn, period=period, people=person or None)
     if output == "json":
         typer.echo(json.dumps(_rows(lines), indent=2, ensure_ascii=False))
@@ -130,6 +134,8 @@ def explain(
 ) -> None:
     """A person's pay for a period as a waterfall: credits → measure → attainment → tiers → cap → line."""
     try:
+        from openspm.services.calc_explain import explain_pay, waterfall
+
         explained = explain_pay(ctx.obj.engine, None, person, period)
     except OpenSPMError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from openspm.services.imports import Progress as ProgressCallback
+if TYPE_CHECKING:  # the callback type only: importing the importer would slow every command's start
+    from openspm.services.imports import Progress as ProgressCallback
 
 console = Console(stderr=True)
 
