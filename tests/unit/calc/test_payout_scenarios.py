@@ -6,6 +6,7 @@ incentive (5,000 a month), a January fiscal year, quota on `bookings`.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -194,6 +195,52 @@ def test_override_on_team_earnings() -> None:
     got = amounts(result)
     assert got[("M1", "2025-03", "team_override")] == Decimal(200)
     assert got[("P2", "2025-03", "comm")] == Decimal(6000)
+
+
+def test_override_on_team_credits_follows_the_line_on_each_credit_date() -> None:
+    """On the credits basis each credit counts for whoever managed its rep on the credit's own date.
+
+    P2 moved from M1 to M2 on 2025-03-15. M1: 2 % × (P1 40,000 on 03-10 + P1 5,000 on 03-10 + P2 60,000
+    on 03-12, before the move) = 2 % × 105,000 = 2,100. M2: 2 % × P2's 10,000 on 03-20 = 200.
+    """
+    org = [
+        {"person_id": "P1", "role": "ae", "org_unit_id": "T", "manager_id": "M1", "start_date": "2024-01-01"},
+        {
+            "person_id": "P2",
+            "role": "ae",
+            "org_unit_id": "T",
+            "manager_id": "M1",
+            "start_date": "2024-01-01",
+            "end_date": "2025-03-15",
+        },
+        {"person_id": "P2", "role": "ae", "org_unit_id": "T", "manager_id": "M2", "start_date": "2025-03-15"},
+    ]
+    on_credits = MANAGER.replace(
+        "{kind: override, name: team_override, rate: 5}",
+        "{kind: override, name: team_override, rate: 2, basis: credits}",
+    )
+    result = run(
+        [plan(FLAT_10), on_credits],
+        "2025-03",
+        transactions=[
+            booking("T1", "2025-03-10", 40000, "P1"),
+            booking("T2", "2025-03-10", 5000, "P1"),
+            booking("T3", "2025-03-12", 60000, "P2"),
+            booking("T4", "2025-03-20", 10000, "P2"),
+        ],
+        seats=[seat("P1"), seat("P2"), seat("M1", name="mgr"), seat("M2", name="mgr")],
+        assignments=org,
+    )
+    got = amounts(result)
+    assert got[("M1", "2025-03", "team_override")] == Decimal(2100)
+    assert got[("M2", "2025-03", "team_override")] == Decimal(200)
+    explained = {
+        r["person_id"]: json.loads(r["explanation"])
+        for r in result.payout_lines.to_pylist()
+        if r["component"] == "team_override"
+    }
+    assert explained["M1"]["credits"] == 3  # counted credit by credit, not day by day
+    assert explained["M1"]["value"] == "105000"
 
 
 DRAW_TX = [

@@ -180,7 +180,7 @@ def override(  # noqa: PLR0917 - the tables an override reads
     plan: Plan,
     c: Override,
     member_lines: ir.Table,
-    credits: ir.Table,
+    credits: ir.Table,  # measures.CREDIT_DAYS: the credited amount per person and day
     org: ir.Table,
     keep: Callable[[ir.Table], ir.Table] = lambda t: t,
 ) -> Earned:
@@ -194,11 +194,14 @@ def override(  # noqa: PLR0917 - the tables an override reads
             lines = lines.filter(lines.component.isin(list(c.components)))
         lines = lines.mutate(as_of=lines.pay_end - ibis.interval(days=1))
         members = team(
-            lines.select("person_id", "amount", "pay_start", "pay_end", "as_of"), org, c.levels, "as_of"
+            lines.select("person_id", "amount", "pay_start", "pay_end", "as_of", n=ibis.literal(1, "int64")),
+            org,
+            c.levels,
+            "as_of",
         )
         start, end = members.pay_start, members.pay_end
     else:
-        cr = credits.select("person_id", amount=credits.amount.cast(EXACT), as_of=credits.date)
+        cr = credits.select("person_id", amount=credits.amount.cast(EXACT), n=credits.n, as_of=credits.date)
         members = team(cr, org, c.levels, "as_of")
         start, end = members.as_of, members.as_of + ibis.interval(days=1)
     members = members.mutate(m_start=start, m_end=end)
@@ -211,7 +214,7 @@ def override(  # noqa: PLR0917 - the tables an override reads
         [s.person_id == members.manager_id, members.m_start >= s.plan_start, members.m_end <= s.pay_end],
     )
     base = j.group_by([*KEY, "step_order", "target_incentive"]).aggregate(
-        value=exact(j.amount.sum()).fill_null(lit(0)), credits=j.amount.count()
+        value=exact(j.amount.sum()).fill_null(lit(0)), credits=j.n.sum().fill_null(0)
     )
     t = base.mutate(raw=exact(base.value * lit(c.rate) / lit(100)))
     gates_ = gate_table(grid, plan, c.name, None, c.gates)
@@ -235,8 +238,26 @@ def clawback_matches(measure_credits: ir.Table, months: ir.Table, plans: list[Pl
     """Cancellations in the run's pay periods of deals booked in an earlier plan period within the window."""
     from openspm.engine.calc.payout import with_month
 
-    mc = with_month(measure_credits).join(months, ["plan", "version", "month"])
-    bookings = mc.filter(mc.kind == "booking")
+    # Cancellations are few: only the bookings of the deals they cancel are read (a semi join on the
+    # measure credits before anything else), so the step costs one scan, not an aggregation of them all.
+    claw_plans = ibis.memtable(
+        pa.table(
+            {
+                "plan": pa.array([p.name for p in plans], pa.string()),
+                "version": pa.array([p.version for p in plans], pa.int32()),
+            }
+        )
+    )
+    raw = measure_credits
+    cancels = with_month(
+        raw.filter(raw.kind == "cancellation").semi_join(claw_plans, ["plan", "version"])
+    ).join(months, ["plan", "version", "month"])
+    cancels = cancels.filter(cancels.pay_emit)
+    cancelled = cancels.select("person_id", "opportunity_id", "measure").distinct()
+    booked = raw.filter(raw.kind == "booking").semi_join(
+        cancelled, ["person_id", "opportunity_id", "measure"]
+    )
+    bookings = with_month(booked).join(months, ["plan", "version", "month"])
     bookings = bookings.group_by(
         ["person_id", "opportunity_id", "measure", "plan", "version", "plan_period"]
     ).aggregate(b_value=exact(bookings.value.sum()), b_date=bookings.date.min(), b_month=bookings.month.min())
@@ -244,9 +265,7 @@ def clawback_matches(measure_credits: ir.Table, months: ir.Table, plans: list[Pl
     parts = []
     for plan in plans:
         assert plan.clawback is not None
-        c = mc.filter(
-            (mc.kind == "cancellation") & (mc.plan == plan.name) & (mc.version == plan.version) & mc.pay_emit
-        )
+        c = cancels.filter((cancels.plan == plan.name) & (cancels.version == plan.version))
         j = c.join(
             b,
             [

@@ -48,6 +48,7 @@ from openspm.engine.calc.crediting import (
 )
 from openspm.engine.calc.filters import column_name, parse_checked, table_resolver, to_ibis
 from openspm.engine.calc.inputs import CalcInputs
+from openspm.engine.calc.payout import month_of
 from openspm.engine.calc.tables import CREDITS, MEASURE_CREDITS
 from openspm.engine.calc.tables import EXACT as EXACT_ARROW
 
@@ -192,12 +193,56 @@ def measure_totals(
 # --- crediting and measures, staged on one backend ---------------------------------------------------
 
 
+#: A measure's value per person, plan version, measure and calendar month (`month` = year × 12 + month − 1):
+#: what the measure grid reads, so a whole run never holds its measure credits one row each.
+MONTHLY = pa.schema(
+    [
+        ("person_id", pa.string()),
+        ("plan", pa.string()),
+        ("version", pa.int32()),
+        ("measure", pa.string()),
+        ("month", pa.int32()),
+        ("value", EXACT_ARROW),
+        ("credits", pa.int64()),
+    ]
+)
+
+#: The credited amount per person and day (overrides on the credits basis read it).
+CREDIT_DAYS = pa.schema(
+    [("person_id", pa.string()), ("date", pa.date32()), ("amount", EXACT_ARROW), ("n", pa.int64())]
+)
+
+
+def monthly_expr(measure_credits_: ir.Table) -> ir.Table:
+    """Measure credits summed per person, plan version, measure and month (the columns of `MONTHLY`)."""
+    t = measure_credits_.mutate(month=month_of(measure_credits_))
+    return t.group_by(["person_id", "plan", "version", "measure", "month"]).aggregate(
+        value=t.value.sum().cast(EXACT), credits=t.value.count().cast("int64")
+    )
+
+
+@dataclass(frozen=True)
+class Detail:
+    """Which measure credits a run keeps one row each (the rest it reads only as monthly totals).
+
+    `measures`: (plan, version, measure) read credit by credit (per-transaction rate tables);
+    `cancelled`: the credits of every deal with a cancellation (clawbacks match them to bookings);
+    `payees`: everything of these people (what an explanation lists). Credits are kept for `payees`.
+    """
+
+    measures: frozenset[tuple[str, int, str]] = frozenset()
+    cancelled: bool = False
+    payees: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Credited:
     """What `credit_and_measure` returns (unsorted Arrow tables)."""
 
-    credits: pa.Table  # tables.CREDITS
-    measure_credits: pa.Table  # tables.MEASURE_CREDITS
+    credits: pa.Table  # tables.CREDITS (with a `Detail`: only its payees')
+    measure_credits: pa.Table  # tables.MEASURE_CREDITS (with a `Detail`: only the rows it asks for)
+    monthly: pa.Table  # MONTHLY, of every measure credit
+    credit_days: pa.Table  # CREDIT_DAYS, of every credit
 
 
 class Scratch:
@@ -234,13 +279,16 @@ def credit_and_measure(
     plans: Sequence[Plan] | None = None,
     backend: ibis.BaseBackend | None = None,
     timings: dict[str, float] | None = None,
+    detail: Detail | None = None,
 ) -> Credited:
     """Credits (`tables.CREDITS`) and measure credits (`tables.MEASURE_CREDITS`) of `[start, end)`.
 
     The same rows as `credit_expr` and `measure_credits_expr`, computed in stages on one backend: the
     source rows, the revenue and overlay credits (which rollups read) and the rollup credits are each
-    materialised once (`Scratch`); the credits are their union, read once for the Arrow result and
-    once for every measure at a time.
+    materialised once (`Scratch`). Without `detail` the credits are their union and every measure
+    credit is returned. With a `Detail` the backend sums the measure credits per month (`MONTHLY`) and
+    returns one row each only for what the detail names: a company's year is tens of millions of
+    measure credits, and the calculation reads nearly all of them as monthly totals.
     """
     con = backend or default_backend()
     chosen = sorted(plans if plans is not None else inputs.plans.values(), key=lambda p: (p.name, p.version))
@@ -248,21 +296,78 @@ def credit_and_measure(
     scratch = Scratch(con, timings)
     facts, pieces = credit_pieces(inputs, start, end, payees, plans=chosen, stage=scratch)
     names = [*CREDITS.names, *field_columns(facts)]
-    parts = [scratch.data.get(p.op()) for p in pieces]
-    arrow = [
-        con.to_pyarrow(p.select(*names)) if d is None else d.select(names)
-        for p, d in zip(pieces, parts, strict=True)
-    ]
-    if not arrow:
-        return Credited(CREDITS.empty_table(), MEASURE_CREDITS.empty_table())
-    schema = arrow[0].schema
-    full = pa.concat_tables([a.cast(schema) for a in arrow])
+    if not pieces:
+        return Credited(
+            CREDITS.empty_table(),
+            MEASURE_CREDITS.empty_table(),
+            MONTHLY.empty_table(),
+            CREDIT_DAYS.empty_table(),
+        )
+    everything = (
+        ibis.union(*[p.select(*names) for p in pieces]) if len(pieces) > 1 else pieces[0].select(*names)
+    )
     if payees is not None:
-        full = full.filter(pc.is_in(full["person_id"], pa.array(list(payees), pa.string())))
-    clock.lap("credit")
-    measured = con.to_pyarrow(measure_credits_expr(ibis.memtable(full), chosen)).cast(MEASURE_CREDITS)
+        everything = everything.filter(everything.person_id.isin(list(payees)))
+    if detail is None:
+        parts = [scratch.data.get(p.op()) for p in pieces]
+        arrow = [
+            con.to_pyarrow(p.select(*names)) if d is None else d.select(names)
+            for p, d in zip(pieces, parts, strict=True)
+        ]
+        schema = arrow[0].schema
+        full = pa.concat_tables([a.cast(schema) for a in arrow])
+        if payees is not None:
+            full = full.filter(pc.is_in(full["person_id"], pa.array(list(payees), pa.string())))
+        clock.lap("credit")
+        measured = con.to_pyarrow(measure_credits_expr(ibis.memtable(full), chosen)).cast(MEASURE_CREDITS)
+        clock.lap("measure")
+        monthly = con.to_pyarrow(monthly_expr(ibis.memtable(measured))).cast(MONTHLY)
+        days = con.to_pyarrow(_credit_days(ibis.memtable(full))).cast(CREDIT_DAYS)
+        return Credited(full.select(CREDITS.names).cast(CREDITS), measured, monthly, days)
+    measured_expr = measure_credits_expr(everything, chosen)
+    monthly = con.to_pyarrow(monthly_expr(measured_expr)).cast(MONTHLY)
+    clock.lap("monthly")
+    days = con.to_pyarrow(_credit_days(everything)).cast(CREDIT_DAYS)
+    clock.lap("credit_days")
+    kept = _detail_filter(measured_expr, everything, detail)
+    measured = (
+        con.to_pyarrow(measured_expr.filter(kept)).cast(MEASURE_CREDITS)
+        if kept is not None
+        else MEASURE_CREDITS.empty_table()
+    )
     clock.lap("measure")
-    return Credited(full.select(CREDITS.names).cast(CREDITS), measured)
+    if detail.payees:
+        credits = con.to_pyarrow(everything.filter(everything.person_id.isin(list(detail.payees))))
+        credits = credits.select(CREDITS.names).cast(CREDITS)
+    else:
+        credits = CREDITS.empty_table()
+    return Credited(credits, measured, monthly, days)
+
+
+def _credit_days(credits: ir.Table) -> ir.Table:
+    return credits.group_by(["person_id", "date"]).aggregate(
+        amount=credits.amount.cast(EXACT).sum().cast(EXACT), n=credits.count().cast("int64")
+    )
+
+
+def _detail_filter(measured: ir.Table, credits: ir.Table, detail: Detail) -> ir.BooleanValue | None:
+    conditions: list[ir.BooleanValue] = []
+    conditions.extend(
+        (measured.plan == plan) & (measured.version == version) & (measured.measure == measure)
+        for plan, version, measure in sorted(detail.measures)
+    )
+    if detail.cancelled:
+        cancelled = credits.filter(credits.kind == CANCELLATION).select("opportunity_id").distinct()
+        bookings = measured.kind.isin([CANCELLATION, "booking"])
+        conditions.append(bookings & measured.opportunity_id.isin(cancelled.opportunity_id))
+    if detail.payees:
+        conditions.append(measured.person_id.isin(list(detail.payees)))
+    if not conditions:
+        return None
+    out = conditions[0]
+    for c in conditions[1:]:
+        out |= c
+    return out
 
 
 class _Clock:

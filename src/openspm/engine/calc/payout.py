@@ -173,9 +173,14 @@ def plan_measures(plans: Mapping[tuple[str, int], Plan]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+def month_of(table: ir.Table) -> ir.IntegerValue:
+    """year × 12 + month − 1 of each row's `date`: the month bucket the schedule uses."""
+    return (table.date.year() * 12 + table.date.month() - 1).cast("int32")
+
+
 def with_month(credits: ir.Table) -> ir.Table:
     """Adds `month` (year × 12 + month − 1) so credits meet the schedule's month buckets."""
-    return credits.mutate(month=(credits.date.year() * 12 + credits.date.month() - 1).cast("int32"))
+    return credits.mutate(month=month_of(credits))
 
 
 def latest_quotas(quotas: ir.Table) -> ir.Table:
@@ -191,7 +196,7 @@ def latest_quotas(quotas: ir.Table) -> ir.Table:
 
 
 def measure_grid(
-    measure_credits: ir.Table,
+    monthly: ir.Table,
     seats_: ir.Table,
     buckets: ir.Table,
     measures: ir.Table,
@@ -199,13 +204,10 @@ def measure_grid(
 ) -> ir.Table:
     """Per person, step and measure of their plan: value and credit count to date, quota, attainment.
 
-    Credits are summed per month first (the one pass over the credited lines), then placed in the step
-    they first count in (`schedule.bucket_table`) and accumulated over the steps of each plan period.
+    `monthly` holds the measure credits summed per month (`measures.MONTHLY`: the one pass over the
+    credited lines); each month is placed in the step it first counts in (`schedule.bucket_table`) and
+    accumulated over the steps of each plan period.
     """
-    mc = with_month(measure_credits)
-    monthly = mc.group_by(["person_id", "plan", "version", "measure", "month"]).aggregate(
-        value=exact(mc.value.sum()), credits=mc.value.count()
-    )
     bucketed = monthly.join(buckets, ["plan", "version", "month"])
     sums = (
         bucketed.group_by(["person_id", "plan", "version", "measure", "bucket"])

@@ -34,7 +34,7 @@ from openspm.engine.calc import adjustments as adj
 from openspm.engine.calc import components as comp
 from openspm.engine.calc.explain import Waterfall, explain_person, payout_table
 from openspm.engine.calc.inputs import CalcInputs
-from openspm.engine.calc.measures import credit_and_measure
+from openspm.engine.calc.measures import Detail, credit_and_measure, monthly_expr
 from openspm.engine.calc.payout import KEY, latest_quotas, measure_grid, plan_measures, plan_policies, seats
 from openspm.engine.calc.schedule import Step, bucket_table, plan_steps, steps_table, window_of
 from openspm.engine.calc.tables import CREDITS, EXACT, MEASURE_CREDITS, PAYOUT_LINES
@@ -58,10 +58,11 @@ MEASURES = pa.schema(
 
 @dataclass(frozen=True)
 class CalcResult:
-    credits: pa.Table  # CREDITS (the run's window, including earlier months of open plan periods)
+    credits: pa.Table  # CREDITS of the run's window (earlier months of open plan periods too), unordered
     measures: pa.Table  # MEASURES
     payout_lines: pa.Table  # PAYOUT_LINES, sorted
     measure_credits: pa.Table  # MEASURE_CREDITS behind the measures (for explanations)
+    # (with `detail` off, `credits` is empty and `measure_credits` holds only the rows read one by one)
 
 
 def calculate(
@@ -70,8 +71,16 @@ def calculate(
     *,
     payees: Sequence[str] | None = None,
     backend: ibis.BaseBackend | None = None,
+    detail: bool | None = None,
 ) -> CalcResult:
-    """Credits, measures and payout lines of every pay period that ends inside `period`."""
+    """Credits, measures and payout lines of every pay period that ends inside `period`.
+
+    `detail` (default: when `payees` are named) keeps every credit and measure credit of the payees in
+    the result, which explanations list. Without it the run reads the measure credits as monthly totals
+    and the result's `credits` is empty and its `measure_credits` hold only the rows the calculation
+    reads one by one (per-transaction rate tables, deals with a cancellation): a whole company's year
+    is tens of millions of them.
+    """
     con = backend or ibis.duckdb.connect()
     run = inputs.calendar.parse(period)
     plans = sorted(inputs.plans.values(), key=lambda p: (p.name, p.version))
@@ -82,12 +91,20 @@ def calculate(
         return _empty()
     needs_team = any(isinstance(c, Override) for p in plans for c in p.components)
     scope = None if needs_team or payees is None else list(payees)
-    staged = credit_and_measure(inputs, window[0], window[1], scope, plans=plans, backend=con)
+    keep_all = detail if detail is not None else payees is not None
+    wanted = None if keep_all and payees is None else _detail(plans, payees if keep_all else None)
+    staged = credit_and_measure(inputs, window[0], window[1], scope, plans=plans, backend=con, detail=wanted)
     credits = staged.credits.select(CREDITS.names).cast(CREDITS)
     mc = staged.measure_credits.select(MEASURE_CREDITS.names).cast(MEASURE_CREDITS)
     keep = Stages(con)
     try:
-        out = _payout(inputs, plans, steps, keep.arrow(mc), keep.arrow(credits), keep)
+        out = _payout(
+            inputs,
+            plans,
+            steps,
+            _Staged(keep.arrow(mc), keep.arrow(staged.monthly), keep.arrow(staged.credit_days)),
+            keep,
+        )
         measures = out.grid.join(steps_emitted(steps), ["plan", "version", "period"])
         if payees is not None:
             measures = measures.filter(measures.person_id.isin(list(payees)))
@@ -100,7 +117,28 @@ def calculate(
     )
     if payees is not None:
         payout = payout.filter(pc.is_in(payout["person_id"], pa.array(list(payees), pa.string())))
-    return CalcResult(_sorted(credits), measures_t, payout, mc)
+    return CalcResult(credits, measures_t, payout, mc)
+
+
+def _detail(plans: Sequence[Plan], payees: Sequence[str] | None) -> Detail:
+    """The measure credits a run reads one by one: per-transaction rate tables and cancelled deals."""
+    return Detail(
+        measures=frozenset(
+            (p.name, p.version, c.measure)
+            for p in plans
+            for c in p.components
+            if isinstance(c, Commission) and comp.is_per_transaction(c)
+        ),
+        cancelled=any(p.clawback is not None for p in plans),
+        payees=tuple(payees or ()),
+    )
+
+
+@dataclass(frozen=True)
+class _Staged:
+    measure_credits: ir.Table  # MEASURE_CREDITS: the `Detail` rows
+    monthly: ir.Table  # measures.MONTHLY: every measure credit, summed per month
+    credit_days: ir.Table  # measures.CREDIT_DAYS
 
 
 def steps_emitted(steps: list[Step]) -> ir.Table:
@@ -147,12 +185,6 @@ def explain(result: CalcResult, person_id: str) -> list[Waterfall]:
     return explain_person(result.payout_lines, result.measure_credits, person_id)
 
 
-def _sorted(table: pa.Table) -> pa.Table:
-    return table.sort_by(
-        [(n, "ascending") for n in table.column_names if not pa.types.is_decimal(table.schema.field(n).type)]
-    )
-
-
 def _empty() -> CalcResult:
     return CalcResult(
         CREDITS.empty_table(),
@@ -197,12 +229,11 @@ def _prior(inputs: CalcInputs) -> ir.Table:
     return ibis.memtable(table.cast(SCHEMA))
 
 
-def _payout(  # noqa: PLR0917 - the pipeline's inputs
+def _payout(
     inputs: CalcInputs,
     plans: list[Plan],
     steps: list[Step],
-    mc: ir.Table,
-    credits: ir.Table,
+    staged: _Staged,
     keep: Stages,
 ) -> _Outputs:
     by_key = {(p.name, p.version): p for p in plans}
@@ -211,14 +242,26 @@ def _payout(  # noqa: PLR0917 - the pipeline's inputs
     policies = ibis.memtable(plan_policies(by_key))
     prior = _prior(inputs)
     claw_plans = [p for p in plans if p.clawback is not None]
+    mc = staged.measure_credits
     matches = keep(adj.clawback_matches(mc, months, claw_plans)) if claw_plans else None
-    graded = mc
+    graded, monthly = mc, staged.monthly
     if matches is not None:
-        gone = matches.select("person_id", "plan", "version", "measure", "source_id").distinct()
-        graded = mc.anti_join(gone, ["person_id", "plan", "version", "measure", "source_id"])
+        # A clawed cancellation reverses the commission instead of reducing the measure: it leaves the
+        # measure credits and its month's total (the detail holds every credit of a cancelled deal).
+        key = ["person_id", "plan", "version", "measure", "source_id"]
+        gone = matches.select(*key).distinct()
+        graded = mc.anti_join(gone, key)
+        removed = monthly_expr(mc.semi_join(gone, key))
+        removed = removed.select(
+            "person_id", "plan", "version", "measure", "month", value=-removed.value, credits=-removed.credits
+        )
+        both = monthly.union(removed)
+        monthly = both.group_by(["person_id", "plan", "version", "measure", "month"]).aggregate(
+            value=exact(both.value.sum()), credits=both.credits.sum()
+        )
     seats_t = keep(seats(inputs.plan_assignments, steps_t, policies))
     quotas = latest_quotas(ibis.memtable(inputs.quotas))
-    grid = keep(measure_grid(graded, seats_t, months, ibis.memtable(plan_measures(by_key)), quotas))
+    grid = keep(measure_grid(monthly, seats_t, months, ibis.memtable(plan_measures(by_key)), quotas))
 
     # First pass: every cumulative component of every plan in one step, per-transaction commissions
     # one step each (their running totals are per component), then one pay-lines step over them all.
@@ -248,7 +291,12 @@ def _payout(  # noqa: PLR0917 - the pipeline's inputs
         org = ibis.memtable(inputs.assignments).select("person_id", "manager_id", "start_date", "end_date")
         for plan, c in overrides:
             second.append(
-                _kept(adj.override(seats_t, steps_t, grid, plan, c, member_lines, credits, org, keep), keep)
+                _kept(
+                    adj.override(
+                        seats_t, steps_t, grid, plan, c, member_lines, staged.credit_days, org, keep
+                    ),
+                    keep,
+                )
             )
     later = [e.lines for e in second]
     capped = adj.plan_caps([e.earned for e in first + second], seats_t, plans)
