@@ -1,4 +1,4 @@
-"""KPI benchmarks: every KPI for every person, team, region and the company over eight quarters.
+"""KPI benchmarks: the full refresh (every KPI, subject and quarter) and the dashboard page's server time.
 
 The store is the demo company at `--scale 10` (≈ 1,200 reps, 300k deals, 1.4M stage changes, 5M
 activities; 0.1 with `--quick`), built once by `bench.web.cached_store`. The measured part is the engine
@@ -6,19 +6,31 @@ activities; 0.1 with `--quick`), built once by `bench.web.cached_store`. The mea
 with `read_arrow` is timed apart and written with the engine's time to
 `bench/results/kpis_refresh[.quick].detail.json`. The suite's peak memory is that of the whole process
 (read and engine). Target (issue 4): a full refresh in ≤ 10 s.
+
+`web_dashboard` times the dashboard page (`/dashboards/{unit}`: results against quota, trends, pipeline
+by stage, funnel, cycle lengths, activity mix) in-process for the company, every region and 16 teams, as
+an admin and as a regional director (who gets 404 for units outside their region, as the org case does):
+the admin's first request (the cache is empty: facts read, KPIs computed) apart, then 1,000 requests
+per role with the KPI cache warm. Target: p95 ≤ 300 ms.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import date
+from http import HTTPStatus
+
+import httpx
 
 from bench import Context, Measurement, case
-from bench.web import DEMO_SCALE, cached_store, write_detail
+from bench.web import DEMO_SCALE, REQUESTS, Site, _in_process, _site, cached_store, prepare, write_detail
 from openspm.domain.periods import FiscalCalendar
 from openspm.engine.kpis import KpiInputs, compute_kpis
 from openspm.services.kpis import COLUMNS
+from openspm.settings import Settings
 from openspm.store.columnar import read_arrow
+from openspm.web.app import create_app
 
 QUARTERS = [f"{year}-Q{q}" for year in (2025, 2026) for q in (1, 2, 3, 4)]  # the demo's eight quarters
 LEVELS = ["person", "team", "region", "company"]
@@ -53,3 +65,34 @@ def refresh(ctx: Context) -> Measurement:
         },
     )
     return Measurement(rows=facts, seconds=seconds, tries=(seconds,))
+
+
+@case("web_dashboard", setup=prepare)
+def dashboard(ctx: Context) -> Measurement:
+    """Server time of the dashboard page at demo scale 10, warm KPI cache: admin and manager, 1,000 each."""
+    from openspm.services.kpis import clear_cache
+
+    site = _site(ctx)
+    paths = [f"/dashboards/{unit}" for unit in site.units]
+    clear_cache()
+    cold, _ = _in_process(ctx, {"admin": paths[:1]}, requests=1, warmup=0)
+    mine = _visible_paths(site, paths, "manager")
+    detail, seconds = _in_process(ctx, {"admin": paths, "manager": mine}, warmup=len(paths))
+    write_detail(ctx, "web_dashboard", {"units": site.units, "first_request": cold, **detail})
+    return Measurement(REQUESTS * len(detail), seconds)
+
+
+def _visible_paths(site: Site, paths: list[str], role: str) -> list[str]:
+    """The paths `role` may open (a regional director: their region and its teams), found by asking."""
+    app = create_app(Settings(database_url=site.url, kpi_warm_seconds=0))
+    headers = {"Authorization": f"Bearer {site.tokens[role]}"}
+
+    async def probe() -> list[str]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            return [p for p in paths if (await client.get(p, headers=headers)).status_code == HTTPStatus.OK]
+
+    try:
+        return asyncio.run(probe())
+    finally:
+        app.state.engine.dispose()

@@ -20,3 +20,7 @@ class Settings(BaseSettings):
 
     scorecards_file: str | None = None
     """YAML file of the scorecards (results ↔ behaviours per role); default: the shipped one."""
+
+    kpi_warm_seconds: float = 30.0
+    """How often the web server looks for new data and then refreshes the KPI cache in the background,
+    so the first dashboard after an import is fast (0 turns it off). Only a served app does this."""

@@ -176,3 +176,35 @@ def test_the_demo_companys_planted_behaviours_show(engine: Engine) -> None:
     assert now[(good, "next_step_set")] > now[(poor, "next_step_set")]
     assert year[(gamer, "activities_quality")] < 0.6 * year[(gamer, "activities")]
     assert year[(good, "activities_quality")] == year[(good, "activities")]
+
+
+def test_a_miss_fills_every_level_and_warming_fills_the_dashboards_quarters(
+    small: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One engine run answers every level: after a team request, person and company are cached too.
+    `warm_cache` computes the current quarter and the seven before it; the warmer runs it only when the
+    data version changed since its last run."""
+    from openspm.engine import kpis as engine_kpis
+    from openspm.services.kpi_warmer import KpiWarmer
+
+    runs: list[tuple[list[str], list[str]]] = []
+    real = engine_kpis.compute_kpis
+
+    def counted(inputs: engine_kpis.KpiInputs, **kw: object) -> object:
+        runs.append((list(kw["levels"]), list(kw["periods"])))  # type: ignore[call-overload]
+        return real(inputs, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine_kpis, "compute_kpis", counted)
+    kpis.compute_kpis(small, level="team", periods=[Q1], as_of=AS_OF)
+    assert runs == [(["person", "region", "team", "company"], [Q1])]
+    company = kpis.compute_kpis(small, level="company", periods=[Q1], kpis=["won_count"], as_of=AS_OF)
+    person = kpis.compute_kpis(small, level="person", periods=[Q1], kpis=["won_count"], as_of=AS_OF)
+    assert len(runs) == 1  # both answered from the cache
+    assert company[0].value == 1.0  # O1
+    assert {v.subject_id for v in person} >= {"P-AE1", "P-AE2"}
+
+    warmer = KpiWarmer(small, interval=3600, as_of=AS_OF)
+    assert warmer.check() is True  # Q1 is cached already: only the seven quarters before it are computed
+    assert runs[-1][1] == ["2023-Q3", "2023-Q4", "2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2025-Q2"]
+    assert warmer.check() is False  # same data version: nothing to do
+    assert len(runs) == 2

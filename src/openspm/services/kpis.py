@@ -9,8 +9,10 @@ version is a fingerprint read in one cheap query: the last import's id, the last
 last quota id and the company's settings (calendar and base currency). Every import — the only way facts
 change — adds an import row, so the next request after an import sees a new fingerprint and recomputes;
 nothing has to be cleared by hand. The facts read from the store are kept too (one data version at a
-time), so a request for periods not cached yet only reruns the engine. Scopes are applied after the
-cache: cached rows are the same for everybody.
+time), so a request for periods not cached yet only reruns the engine. A miss computes every level
+at once (a drill-down asks for the next level down anyway). Scopes are applied after the cache: cached
+rows are the same for everybody. The web server keeps the cache warm: `warm_cache` runs in the
+background whenever the data version changes, so the first viewer after an import does not wait.
 """
 
 from __future__ import annotations
@@ -28,16 +30,17 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select
 from openspm.access.roles import Reach
 from openspm.domain.errors import InvalidRequest, NotFound
 from openspm.domain.kpis import BY_NAME, CATALOGUE
-from openspm.domain.periods import FiscalCalendar
+from openspm.domain.periods import FiscalCalendar, PeriodKind
 from openspm.engine import kpis as engine_kpis
 from openspm.services.company import CompanySettings, get_settings
 from openspm.services.scopes import Scope
 from openspm.store.columnar import read_arrow
 from openspm.store.models import Assignment, ChangeRecord, ImportBatch, OrgUnit, Quota, ReportingLine
 
-__all__ = ["KpiValue", "clear_cache", "compute_kpis", "drilldown", "kpi_series", "levels"]
+__all__ = ["KpiValue", "clear_cache", "compute_kpis", "drilldown", "kpi_series", "levels", "warm_cache"]
 
 CACHE_ENTRIES = 2_048  # (level, period) results kept, least recently used dropped first
+TREND_QUARTERS = 8  # what a dashboard shows first: the current quarter and the seven before it
 
 #: The columns the engine reads from each store table.
 COLUMNS: dict[str, list[str]] = {
@@ -136,11 +139,16 @@ def _results(engine: Engine, level: str, periods: Sequence[str], as_of: date) ->
             known = engine_kpis.levels_of(inputs.org_units)
             if level not in known:
                 raise InvalidRequest(f"unknown level {level!r} (known: {', '.join(known)})")
+            # every level at once: one pass over the facts costs little more than one level, and a
+            # dashboard or a drill-down asks for the levels below next
             table = engine_kpis.compute_kpis(
-                inputs, calendar=calendar, levels=[level], periods=missing, as_of=as_of
+                inputs, calendar=calendar, levels=known, periods=missing, as_of=as_of
             )
-            for label in missing:
-                _CACHE.results[keys[label]] = table.filter(pc.equal(table.column("period"), label))
+            for (each, label), part in _split(table).items():
+                _CACHE.results[(url, version, as_of, each, label)] = part
+            for each in known:  # subjects with no row at all in a period still have a (cached) empty answer
+                for label in missing:
+                    _CACHE.results.setdefault((url, version, as_of, each, label), KPI_EMPTY)
         parts = []
         for key in keys.values():
             _CACHE.results.move_to_end(key)
@@ -148,6 +156,35 @@ def _results(engine: Engine, level: str, periods: Sequence[str], as_of: date) ->
         while len(_CACHE.results) > CACHE_ENTRIES:
             _CACHE.results.popitem(last=False)
     return pa.concat_tables(parts), labels
+
+
+KPI_EMPTY = engine_kpis.KPI_VALUES.empty_table()
+
+
+def _split(table: pa.Table) -> dict[tuple[str, str], pa.Table]:
+    """The engine's rows per (level, period); each part keeps the engine's order."""
+    out: dict[tuple[str, str], pa.Table] = {}
+    keys = pc.binary_join_element_wise(table.column("subject_level"), table.column("period"), "\x1f")
+    for key in pc.unique(keys).to_pylist():
+        level, label = key.split("\x1f")
+        out[(level, label)] = table.filter(pc.equal(keys, key))
+    return out
+
+
+def warm_cache(engine: Engine, *, as_of: date | None = None) -> list[str]:
+    """Compute what a dashboard shows first — every level, the current quarter and the seven before it —
+    so the first viewer after an import does not wait for the engine. Returns the periods computed.
+
+    The web server calls this in the background whenever the data version changes (`spm serve`;
+    `SPM_KPI_WARM_SECONDS`). Cached results are the same for every viewer; scopes apply after the cache.
+    """
+    day = as_of or datetime.now(UTC).date()
+    with engine.connect() as conn:
+        calendar = get_settings(conn).calendar
+    quarter = calendar.containing(day, PeriodKind.QUARTER)
+    labels = engine_kpis.consecutive_periods(calendar, quarter.label, TREND_QUARTERS)
+    _results(engine, engine_kpis.COMPANY, labels, day)
+    return labels
 
 
 def _labels(calendar: FiscalCalendar, periods: Sequence[str]) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -52,7 +54,22 @@ class SecurityHeaders:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for the store named by `settings.database_url`."""
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warmer = None
+        if settings.kpi_warm_seconds > 0:
+            from openspm.services.kpi_warmer import KpiWarmer
+
+            warmer = KpiWarmer(app.state.engine, settings.kpi_warm_seconds)
+            warmer.start()
+        app.state.kpi_warmer = warmer
+        yield
+        if warmer is not None:
+            warmer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="OpenSPM",
         version=__version__,
         summary="Sales performance management: behaviours, results, planning and pay.",
