@@ -22,5 +22,5 @@ class Settings(BaseSettings):
     """YAML file of the scorecards (results ↔ behaviours per role); default: the shipped one."""
 
     kpi_warm_seconds: float = 30.0
-    """How often the web server looks for new data and then refreshes the KPI cache in the background,
-    so the first dashboard after an import is fast (0 turns it off). Only a served app does this."""
+    """How often (seconds) the web server looks for new data and then refreshes the KPI and inspection
+    caches in the background, so the first page after an import is fast (0 turns it off)."""

@@ -185,7 +185,7 @@ def test_a_miss_fills_every_level_and_warming_fills_the_dashboards_quarters(
     `warm_cache` computes the current quarter and the seven before it; the warmer runs it only when the
     data version changed since its last run."""
     from openspm.engine import kpis as engine_kpis
-    from openspm.services.kpi_warmer import KpiWarmer
+    from openspm.services.warmer import CacheWarmer
 
     runs: list[tuple[list[str], list[str]]] = []
     real = engine_kpis.compute_kpis
@@ -203,7 +203,7 @@ def test_a_miss_fills_every_level_and_warming_fills_the_dashboards_quarters(
     assert company[0].value == 1.0  # O1
     assert {v.subject_id for v in person} >= {"P-AE1", "P-AE2"}
 
-    warmer = KpiWarmer(small, interval=3600, as_of=AS_OF)
+    warmer = CacheWarmer(small, interval=3600, as_of=AS_OF)
     assert warmer.check() is True  # Q1 is cached already: only the seven quarters before it are computed
     assert runs[-1][1] == ["2023-Q3", "2023-Q4", "2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2025-Q2"]
     assert warmer.check() is False  # same data version: nothing to do

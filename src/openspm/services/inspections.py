@@ -12,7 +12,8 @@ whoever may see its person on the activity's own day (as `services.records` does
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +34,7 @@ from openspm.engine import goodhart
 from openspm.engine.inspection import Inspection, inspect_pipeline
 from openspm.ingest.sales_process import load_sales_process
 from openspm.services import company
+from openspm.services.kpis import data_version
 from openspm.services.org import in_effect
 from openspm.services.records import MoneyText, Page, Public, Window
 from openspm.services.scopes import Scope
@@ -385,15 +387,58 @@ def _visible_on(lines: pa.Table, day: date) -> frozenset[str]:
 # --- running the engine ----------------------------------------------------------------------------------
 
 
+class _Cache:
+    """Inspections of every open deal, per (store, data version, day, sales process), newest kept.
+
+    A deal's inspection does not depend on which other deals are inspected (stage limits come from the
+    history of every deal), so one run answers every viewer and subject: a page filters it. The data
+    version (`services.kpis.data_version`) changes with every import, so nothing needs clearing.
+    """
+
+    ENTRIES = 8
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.runs: OrderedDict[tuple[object, ...], Inspection] = OrderedDict()
+
+
+_CACHE = _Cache()
+
+
+def clear_cache() -> None:
+    """Forget the cached inspections (tests; the data version makes it unnecessary otherwise)."""
+    with _CACHE.lock:
+        _CACHE.runs.clear()
+
+
 def _run(engine: Engine, process: SalesProcess, frame: Frame, day: date) -> Inspection:
-    """Inspect the frame's open deals; stage limits come from the history of every deal."""
-    del engine  # the frame carries the URL the columnar reads use
-    deals = read_arrow(frame.url, "opportunities")
-    if frame.owners is not None:
-        deals = deals.filter(pc.is_in(deals["owner_id"], pa.array(sorted(frame.owners), pa.string())))
-    history = read_arrow(frame.url, "opportunity_history", ["opportunity_id", "changed_at", "stage"])
-    activities = read_arrow(frame.url, "activities", ["opportunity_id", "type", "outcome", "occurred_at"])
-    fx = read_arrow(frame.url, "fx_rates", ["currency", "date", "rate"])
+    """Inspect the frame's open deals (from the cached inspection of all of them)."""
+    with engine.connect() as conn:
+        version = data_version(conn)
+    key = (frame.url, version, day, process.model_dump_json())
+    with _CACHE.lock:
+        everything = _CACHE.runs.get(key)
+        if everything is None:
+            everything = _inspect_all(process, frame.url, day, frame.base_currency)
+            _CACHE.runs[key] = everything
+            while len(_CACHE.runs) > _CACHE.ENTRIES:
+                _CACHE.runs.popitem(last=False)
+        _CACHE.runs.move_to_end(key)
+    if frame.owners is None:
+        return everything
+    mine = pc.is_in(everything.deals["owner_id"], pa.array(sorted(frame.owners), pa.string()))
+    deals = everything.deals.filter(mine)
+    ids = pa.array(deals["opportunity_id"].to_pylist(), pa.string())
+    criteria = everything.criteria.filter(pc.is_in(everything.criteria["opportunity_id"], ids))
+    return Inspection(deals, criteria, everything.stage_limits)
+
+
+def _inspect_all(process: SalesProcess, url: str, day: date, base_currency: str) -> Inspection:
+    """Inspect every open deal; stage limits come from the history of every deal."""
+    deals = read_arrow(url, "opportunities")
+    history = read_arrow(url, "opportunity_history", ["opportunity_id", "changed_at", "stage"])
+    activities = read_arrow(url, "activities", ["opportunity_id", "type", "outcome", "occurred_at"])
+    fx = read_arrow(url, "fx_rates", ["currency", "date", "rate"])
     return inspect_pipeline(
         process,
         opportunities=ibis.memtable(deals),
@@ -401,7 +446,7 @@ def _run(engine: Engine, process: SalesProcess, frame: Frame, day: date) -> Insp
         activities=ibis.memtable(activities),
         as_of=day,
         fx_rates=ibis.memtable(fx),
-        base_currency=frame.base_currency,
+        base_currency=base_currency,
     )
 
 

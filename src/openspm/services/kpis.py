@@ -175,7 +175,7 @@ def warm_cache(engine: Engine, *, as_of: date | None = None) -> list[str]:
     """Compute what a dashboard shows first — every level, the current quarter and the seven before it —
     so the first viewer after an import does not wait for the engine. Returns the periods computed.
 
-    The web server calls this in the background whenever the data version changes (`spm serve`;
+    The web server calls this in the background whenever the data version changes (`services.warmer`;
     `SPM_KPI_WARM_SECONDS`). Cached results are the same for every viewer; scopes apply after the cache.
     """
     day = as_of or datetime.now(UTC).date()

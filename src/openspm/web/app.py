@@ -59,11 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         warmer = None
         if settings.kpi_warm_seconds > 0:
-            from openspm.services.kpi_warmer import KpiWarmer
+            from openspm.ingest.sales_process import load_sales_process
+            from openspm.services.warmer import CacheWarmer
 
-            warmer = KpiWarmer(app.state.engine, settings.kpi_warm_seconds)
+            process = load_sales_process(settings.sales_process_file)
+            warmer = CacheWarmer(app.state.engine, settings.kpi_warm_seconds, process=process)
             warmer.start()
-        app.state.kpi_warmer = warmer
+        app.state.cache_warmer = warmer
         yield
         if warmer is not None:
             warmer.stop()

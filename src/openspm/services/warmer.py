@@ -1,10 +1,10 @@
-"""Keeps the KPI cache warm in a long-running process (the web server): the first viewer after an
-import should not be the one who waits for the engine (about 10 s at ten thousand deals a quarter).
+"""Keeps the analytics caches warm in a long-running process (the web server): the first viewer after
+an import should not be the one who waits for the engines (10–20 s at demo scale 10).
 
 A daemon thread reads the data version every `interval` seconds (one cheap query) and, when it differs
-from the one it last warmed, runs `services.kpis.warm_cache`. Requests never wait for it: one that
-arrives while it computes waits on the cache's lock and then finds the result, exactly as it would
-have computed it.
+from the one it last warmed, runs `services.kpis.warm_cache` (the dashboards' quarters, every level)
+and inspects today's open deals (`services.inspections`). A request that arrives meanwhile waits on
+the cache's lock and then finds the result, exactly as it would have computed it.
 """
 
 from __future__ import annotations
@@ -15,19 +15,23 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from openspm.services import kpis
+from openspm.domain.sales_process import SalesProcess
+from openspm.services import inspections, kpis
 
 log = logging.getLogger(__name__)
 
 
-class KpiWarmer:
-    def __init__(self, engine: Engine, interval: float, as_of: date | None = None) -> None:
+class CacheWarmer:
+    def __init__(
+        self, engine: Engine, interval: float, as_of: date | None = None, process: SalesProcess | None = None
+    ) -> None:
         self.engine = engine
         self.interval = interval
+        self.process = process  # the sales process the inspection pages use
         self.as_of = as_of  # the day dashboards are seen as of (default: today, each time)
         self.warmed: tuple[object, ...] | None = None  # the data version last warmed
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="kpi-warmer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="cache-warmer", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -47,8 +51,9 @@ class KpiWarmer:
         if version == self.warmed:
             return False
         periods = kpis.warm_cache(self.engine, as_of=self.as_of)
+        inspections.inspect_deals(self.engine, as_of=self.as_of, process=self.process)
         self.warmed = version
-        log.info("KPI cache warmed for %s (data version %s)", ", ".join(periods), version)
+        log.info("KPIs and inspection warmed for %s (data version %s)", ", ".join(periods), version)
         return True
 
     def _run(self) -> None:
@@ -56,5 +61,5 @@ class KpiWarmer:
             try:
                 self.check()
             except Exception:  # a store that is not migrated yet, a bad row: log, try again later
-                log.exception("warming the KPI cache failed")
+                log.exception("warming the analytics caches failed")
             self._stop.wait(self.interval)
