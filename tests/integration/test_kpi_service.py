@@ -208,3 +208,32 @@ def test_a_miss_fills_every_level_and_warming_fills_the_dashboards_quarters(
     assert runs[-1][1] == ["2023-Q3", "2023-Q4", "2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2025-Q2"]
     assert warmer.check() is False  # same data version: nothing to do
     assert len(runs) == 2
+
+
+def test_a_rep_who_moved_is_seen_by_the_manager_of_the_periods_last_day(
+    small: Engine, tmp_path: Path
+) -> None:
+    """P-AE1 moves from P-MGR to P-SE on 2025-02-15. For 2025-Q1 (last day 03-31) P-AE1 is P-SE's, so
+    P-MGR does not see what P-AE1 did after leaving (O1, won 03-20); for 2024-Q4 P-AE1 is still P-MGR's."""
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    (moved / "assignments.csv").write_text(
+        "person_id,role,org_unit_id,manager_id,start_date,end_date\n"
+        "P-AE1,ae,T-EAST,P-MGR,2021-03-01,2025-02-15\n"
+        "P-AE1,ae,R-AMER,P-SE,2025-02-15,\n"
+    )
+    report = import_directory(small, moved)
+    assert report.ok, report
+    periods = ["2024-Q4", Q1]
+
+    def seen(person: str) -> set[tuple[str, str]]:
+        values = kpis.compute_kpis(
+            small, level="person", periods=periods, kpis=["won_count"], scope=_scope(person, Role.MANAGER),
+            as_of=AS_OF,
+        )  # fmt: skip
+        return {(v.subject_id, v.period) for v in values}
+
+    assert ("P-AE1", Q1) not in seen("P-MGR")
+    assert ("P-AE1", "2024-Q4") in seen("P-MGR")
+    assert ("P-AE1", Q1) in seen("P-SE")
+    assert ("P-AE1", "2024-Q4") not in seen("P-SE")

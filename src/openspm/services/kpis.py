@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -205,10 +205,22 @@ def _check_kpis(kpis: Sequence[str] | None) -> list[str]:
 
 
 # --- scopes -----------------------------------------------------------------------------------------------
-def _visible(
-    engine: Engine, scope: Scope | None, level: str, calendar: FiscalCalendar, labels: Sequence[str]
+def _visible(  # noqa: PLR0917 - the scope and the periods it is applied to
+    engine: Engine,
+    scope: Scope | None,
+    level: str,
+    calendar: FiscalCalendar,
+    labels: Sequence[str],
+    as_of: date,
 ) -> dict[str, set[str]] | None:
-    """Per period, the subjects the scope may see at `level` (None: everything)."""
+    """Per period, the subjects the scope may see at `level` (None: everything).
+
+    A manager sees a period's KPIs of the people who report to them on the period's *last counted day*
+    (its last day, or `as_of` if earlier), and of the org units they are assigned to that day and those
+    below. A rep who moved mid-quarter is the new manager's for that quarter (the quota and the number
+    moved with them), and the old manager does not see what the rep did after leaving. Org-unit KPIs
+    still roll up each fact to the unit of its own date.
+    """
     if scope is None or scope.sees_everything:
         return None
     me = scope.principal.person_id
@@ -223,13 +235,14 @@ def _visible(
         units = conn.execute(select(OrgUnit.org_unit_id, OrgUnit.parent_id)).all()
         for label in labels:
             period = calendar.parse(label)
+            day = min(as_of, period.end - timedelta(days=1))
             if level == engine_kpis.PERSON:
                 line = ReportingLine
                 rows = conn.execute(
                     select(line.person_id).where(
                         line.ancestor_id == me,
-                        line.start_date < period.end,
-                        or_(line.end_date.is_(None), line.end_date > period.start),
+                        line.start_date <= day,
+                        or_(line.end_date.is_(None), line.end_date > day),
                     )
                 ).scalars()
                 visible[label] = set(rows)
@@ -238,8 +251,8 @@ def _visible(
                     select(Assignment.org_unit_id).where(
                         Assignment.person_id == me,
                         and_(
-                            Assignment.start_date < period.end,
-                            or_(Assignment.end_date.is_(None), Assignment.end_date > period.start),
+                            Assignment.start_date <= day,
+                            or_(Assignment.end_date.is_(None), Assignment.end_date > day),
                         ),
                     )
                 ).scalars()
@@ -302,7 +315,7 @@ def _scoped_table(
         table = table.filter(pc.is_in(table.column("subject_id"), pa.array(list(subjects), pa.string())))
     with engine.connect() as conn:
         calendar = get_settings(conn).calendar
-    visible = _visible(engine, scope, level, calendar, labels)
+    visible = _visible(engine, scope, level, calendar, labels, day)
     if visible is not None:
         mask = pa.repeat(pa.scalar(False), table.num_rows)
         for label, ids in visible.items():
