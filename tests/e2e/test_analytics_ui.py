@@ -260,8 +260,11 @@ def test_the_team_dashboard_compares_won_amount_with_the_quota(clients: dict[str
     assert row_named(headline, "Quota (bookings)")[3] == "250000"
     assert row_named(headline, "Quota attainment")[3] == "0.48"
     alex = row_named(tables["by_subject"], "Alex Kim")
-    assert alex[3] == "150000"  # quota 150,000 recovered from attainment 120,000 ÷ 150,000 = 0.8
+    assert alex[3] == "150000"  # the stored quota, exact
     assert alex[4] == "0.8"
+    jo = row_named(tables["by_subject"], "Jo Müller")
+    assert jo[2] == "0"  # won nothing; the quota still shows (it was once recovered from won ÷ attainment)
+    assert jo[3] == "100000"
 
 
 def test_the_forecast_panel_says_it_comes_with_the_forecasting_work(clients: dict[str, TestClient]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,16 @@ def test_a_rep_who_moved_is_seen_by_the_manager_of_the_periods_last_day(
     assert ("P-AE1", "2024-Q4") in seen("P-MGR")
     assert ("P-AE1", Q1) in seen("P-SE")
     assert ("P-AE1", "2024-Q4") not in seen("P-SE")
+
+
+def test_bookings_quotas_are_exact_and_a_year_sums_its_quarters(small: Engine) -> None:
+    """Q1 quotas as stored; FY2025 has none of its own, so it is the sum of the quarters set (Q1 only)."""
+    with small.connect() as conn:
+        got = kpis.bookings_quotas(conn, ["P-AE1", "T-EAST", "P-SE"], [Q1, "FY2025", "2024-Q4"])
+    assert got == {
+        ("P-AE1", Q1): Decimal(150000),
+        ("T-EAST", Q1): Decimal(250000),
+        ("P-AE1", "FY2025"): Decimal(150000),
+        ("T-EAST", "FY2025"): Decimal(250000),
+    }
+    assert all(isinstance(v, Decimal) for v in got.values())

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,7 +38,16 @@ from openspm.services.scopes import Scope
 from openspm.store.columnar import read_arrow
 from openspm.store.models import Assignment, ChangeRecord, ImportBatch, OrgUnit, Quota, ReportingLine
 
-__all__ = ["KpiValue", "clear_cache", "compute_kpis", "drilldown", "kpi_series", "levels", "warm_cache"]
+__all__ = [
+    "KpiValue",
+    "bookings_quotas",
+    "clear_cache",
+    "compute_kpis",
+    "drilldown",
+    "kpi_series",
+    "levels",
+    "warm_cache",
+]
 
 CACHE_ENTRIES = 2_048  # (level, period) results kept, least recently used dropped first
 TREND_QUARTERS = 8  # what a dashboard shows first: the current quarter and the seven before it
@@ -185,6 +195,53 @@ def warm_cache(engine: Engine, *, as_of: date | None = None) -> list[str]:
     labels = engine_kpis.consecutive_periods(calendar, quarter.label, TREND_QUARTERS)
     _results(engine, engine_kpis.COMPANY, labels, day)
     return labels
+
+
+def bookings_quotas(
+    conn: Connection, subject_ids: Sequence[str], labels: Sequence[str]
+) -> dict[tuple[str, str], Decimal]:
+    """The bookings quota of each subject (person or org unit) per period label, exact, as attainment
+    uses it: the latest version set for the period, else the sum of those set for periods inside it (a
+    fiscal year's quarters). Subjects and periods with neither are left out. Not scoped: ask only for
+    subjects the viewer may see."""
+    if not subject_ids or not labels:
+        return {}
+    calendar = get_settings(conn).calendar
+    q = Quota
+    rows = conn.execute(
+        select(q.subject_kind, q.subject_id, q.period, q.version, q.amount).where(
+            q.measure == engine_kpis.ATTAINMENT_MEASURE, q.subject_id.in_(sorted(set(subject_ids)))
+        )
+    ).all()
+    latest: dict[tuple[str, str, str], tuple[int, Decimal]] = {}
+    for kind, subject, period, version, amount in rows:
+        key = (kind, subject, period)
+        if key not in latest or version > latest[key][0]:
+            latest[key] = (version, amount)
+    spans: dict[str, tuple[date, date] | None] = {}
+    for _, _, period in latest:
+        if period not in spans:
+            try:
+                parsed = calendar.parse(period)
+                spans[period] = (parsed.start, parsed.end)
+            except ValueError:
+                spans[period] = None
+    out: dict[tuple[str, str], Decimal] = {}
+    for label in labels:
+        asked = calendar.parse(label)
+        exact: dict[str, Decimal] = {}
+        inside: dict[str, Decimal] = {}
+        for (_, subject, period), (_, amount) in latest.items():
+            span = spans[period]
+            if period == label:
+                exact[subject] = exact.get(subject, Decimal(0)) + amount
+            elif span is not None and span[0] >= asked.start and span[1] <= asked.end:
+                inside[subject] = inside.get(subject, Decimal(0)) + amount
+        for subject in subject_ids:
+            found = exact.get(subject, inside.get(subject))
+            if found is not None:
+                out[(subject, label)] = found
+    return out
 
 
 def _labels(calendar: FiscalCalendar, periods: Sequence[str]) -> list[str]:

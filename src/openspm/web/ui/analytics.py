@@ -32,9 +32,8 @@ from openspm.domain.money import round_money
 from openspm.domain.periods import FiscalCalendar, Period, PeriodKind
 from openspm.domain.sales_process import SalesProcess
 from openspm.engine.behaviours import OUTCOMES
-from openspm.engine.kpis import ATTAINMENT_MEASURE
 from openspm.ingest.sales_process import load_sales_process
-from openspm.services import behaviours, company, inspections, org, records, scorecards
+from openspm.services import behaviours, company, inspections, org, scorecards
 from openspm.services import kpis as kpi_service
 from openspm.services.scopes import Scope
 from openspm.store.models import Assignment, FxRate, Opportunity, OpportunityHistory, OrgUnit
@@ -1053,30 +1052,6 @@ def _tiles(
     return tiles
 
 
-def _quotas(conn: Connection, base: PageBase) -> dict[str, Decimal]:
-    """The subject's bookings quota per period label (latest version)."""
-    subject = base.subject
-    kind = "person" if subject.is_person else "org_unit"
-    where = records.QuotaFilter(subject_id=subject.subject_id, subject_kind=kind, measure=ATTAINMENT_MEASURE)
-    page = records.list_quotas(conn, base.viewer.scope, where, records.Window(limit=records.MAX_LIMIT))
-    latest: dict[str, tuple[int, Decimal]] = {}
-    for q in page.items:
-        if q.period not in latest or q.version > latest[q.period][0]:
-            latest[q.period] = (q.version, q.amount)
-    return {label: amount for label, (_, amount) in latest.items()}
-
-
-def _quota_of(
-    base: PageBase, won: float | None, attainment: float | None, stored: Decimal | None
-) -> Decimal | None:
-    """The quota: as stored for the period, else recovered from attainment = won ÷ quota."""
-    if stored is not None:
-        return stored
-    if won is None or not attainment:
-        return None
-    return round_money(Decimal(str(won)) / Decimal(str(attainment)), base.currency)
-
-
 def dashboard_view(conn: Connection, base: PageBase, engine: Engine, process: SalesProcess) -> DashboardView:
     assert base.period is not None
     assert base.focus is not None
@@ -1094,9 +1069,10 @@ def dashboard_view(conn: Connection, base: PageBase, engine: Engine, process: Sa
     )
     series = _kpi_values(rows).get(subject.subject_id, {})
     now, before = series.get(labels[-1], {}), series.get(labels[-2], {})
-    quotas = _quotas(conn, base)
+    stored = kpi_service.bookings_quotas(conn, [subject.subject_id], labels) if series else {}
+    quotas = {label: amount for (_, label), amount in stored.items()}
     results = _tiles(base, RESULT_TILES, now, before)
-    quota = _quota_of(base, now.get("won_amount"), now.get("attainment"), quotas.get(labels[-1]))
+    quota = quotas.get(labels[-1])
     results.insert(
         1,
         Tile(
@@ -1106,7 +1082,7 @@ def dashboard_view(conn: Connection, base: PageBase, engine: Engine, process: Sa
     leading = _tiles(base, LEADING_TILES, now, before)
     headline = _headline(base, [*results, *leading], before)
     panels = [
-        *_children_panels(base, engine),
+        *_children_panels(conn, base, engine),
         *_trend_panels(base, labels, series, quotas),
         *_distribution_panels(base, distributions(conn, base, process), now),
     ]
@@ -1135,7 +1111,7 @@ def _headline(base: PageBase, tiles: list[Tile], before: dict[str, float | None]
     return tabular.Table("headline", "Results and leading indicators", cols, rows)
 
 
-def _children_panels(base: PageBase, engine: Engine) -> list[Panel]:
+def _children_panels(conn: Connection, base: PageBase, engine: Engine) -> list[Panel]:
     assert base.period is not None
     assert base.focus is not None
     children = base.focus.children
@@ -1165,10 +1141,12 @@ def _children_panels(base: PageBase, engine: Engine) -> list[Panel]:
         ("pipeline_created", "Pipeline created", "money"),
         ("meetings", "Meetings", "count"),
     )
+    # quotas as stored, exact (only of the children whose KPIs the viewer may see)
+    quotas = kpi_service.bookings_quotas(conn, sorted(values), [base.period.label])
     table_rows = []
     for child in children:
         v = values.get(child.subject_id, {}).get(base.period.label, {})
-        quota = _quota_of(base, v.get("won_amount"), v.get("attainment"), None)
+        quota = quotas.get((child.subject_id, base.period.label))
         table_rows.append(
             (
                 child.name,
@@ -1219,12 +1197,7 @@ def _trend_panels(
             (
                 p,
                 value(p, "won_amount"),
-                _quota_of(
-                    base,
-                    series.get(p, {}).get("won_amount"),
-                    series.get(p, {}).get("attainment"),
-                    quotas.get(p),
-                ),
+                quotas.get(p),
                 value(p, "attainment"),
                 value(p, "win_rate"),
                 value(p, "won_count"),
