@@ -11,18 +11,15 @@ reporting line for a manager; themselves for a rep). A subject outside that answ
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import ColumnElement, Connection, Engine, and_, case, exists, func, not_, or_, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, Engine
 from starlette.responses import Response
 
 from openspm.access.roles import Reach
@@ -33,10 +30,9 @@ from openspm.domain.periods import FiscalCalendar, Period, PeriodKind
 from openspm.domain.sales_process import SalesProcess
 from openspm.engine.behaviours import OUTCOMES
 from openspm.ingest.sales_process import load_sales_process
-from openspm.services import behaviours, company, inspections, org, scorecards
+from openspm.services import behaviours, company, inspections, org, pipeline, scorecards
 from openspm.services import kpis as kpi_service
 from openspm.services.scopes import Scope
-from openspm.store.models import Assignment, FxRate, Opportunity, OpportunityHistory, OrgUnit
 from openspm.web import tabular
 from openspm.web.deps import Conn, DealsViewer
 from openspm.web.security import Viewer
@@ -777,187 +773,6 @@ def behaviours_page(
 
 
 # --- the dashboard's distributions: open pipeline by stage, the funnel, cycle lengths ----------------------
-@dataclass(frozen=True, slots=True)
-class Distributions:
-    """What the KPI catalogue does not hold: the shapes behind its totals, for one subject and period."""
-
-    snapshot: date  # the day open pipeline is seen on: the period's last day, or the viewed day if earlier
-    stages: list[tuple[str, int, Decimal]]  # open deals by stage on `snapshot`: (stage, deals, value)
-    unconverted: int  # open deals left out of `stages` for want of an exchange rate
-    funnel: list[tuple[str, int]]  # deals created in the period: how many reached each stage by as_of
-    cycles: list[int]  # days from created to won, of the deals won in the period
-
-
-_DISTRIBUTIONS: OrderedDict[tuple[object, ...], Distributions] = OrderedDict()
-_DISTRIBUTIONS_LOCK = threading.Lock()
-DISTRIBUTION_CACHE = 512
-
-
-def distributions(conn: Connection, base: PageBase, process: SalesProcess) -> Distributions:
-    """The subject's distributions for the period, cached per data version like the KPIs themselves."""
-    assert base.period is not None
-    subject, scope = base.subject, base.viewer.scope
-    engine = conn.engine
-    key = (
-        engine.url.render_as_string(hide_password=False),
-        kpi_service.data_version(conn),
-        scope.as_of,
-        subject.subject_id,
-        subject.level,
-        base.period.label,
-        scope.principal.person_id,
-        scope.reach,
-        process.model_dump_json(),
-    )
-    with _DISTRIBUTIONS_LOCK:
-        if key in _DISTRIBUTIONS:
-            _DISTRIBUTIONS.move_to_end(key)
-            return _DISTRIBUTIONS[key]
-    found = _distributions(conn, base, process)
-    with _DISTRIBUTIONS_LOCK:
-        _DISTRIBUTIONS[key] = found
-        while len(_DISTRIBUTIONS) > DISTRIBUTION_CACHE:
-            _DISTRIBUTIONS.popitem(last=False)
-    return found
-
-
-def _distributions(conn: Connection, base: PageBase, process: SalesProcess) -> Distributions:
-    assert base.period is not None
-    period, as_of = base.period, base.viewer.as_of
-    snapshot = min(as_of, period.end - timedelta(days=1))
-    units = _subtree_ids(conn, base.subject)
-    scope = base.viewer.scope
-
-    def owned(day: Any) -> ColumnElement[bool]:
-        return and_(_owned_by(base.subject, units, day), scope.facts(Opportunity.owner_id, day))
-
-    stages, unconverted = _open_by_stage(conn, process, snapshot, owned(snapshot), base.currency)
-    last = min(period.end, as_of + timedelta(days=1))
-    return Distributions(
-        snapshot,
-        stages,
-        unconverted,
-        _funnel(conn, process, period.start, last, as_of, owned(Opportunity.created_date)),
-        _cycles(conn, period.start, last, owned(Opportunity.close_date)),
-    )
-
-
-def _subtree_ids(conn: Connection, subject: Subject) -> list[str]:
-    if subject.is_person or subject.level == "company":
-        return []
-    edges = conn.execute(select(OrgUnit.org_unit_id, OrgUnit.parent_id)).all()
-    found, todo = [], [subject.subject_id]
-    while todo:
-        unit = todo.pop()
-        found.append(unit)
-        todo.extend(u for u, parent in edges if parent == unit)
-    return found
-
-
-def _owned_by(subject: Subject, units: list[str], day: Any) -> ColumnElement[bool]:
-    """Deals of the subject: the person's own, or those whose owner was in the units on `day`."""
-    if subject.is_person:
-        return Opportunity.owner_id == subject.subject_id
-    if subject.level == "company":
-        return true()
-    a = Assignment
-    return exists(
-        select(a.id).where(
-            a.person_id == Opportunity.owner_id,
-            a.org_unit_id.in_(units),
-            a.start_date <= day,
-            or_(a.end_date.is_(None), a.end_date > day),
-        )
-    )
-
-
-def _day_end(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time())
-
-
-def _open_by_stage(
-    conn: Connection, process: SalesProcess, snapshot: date, owned: ColumnElement[bool], currency: str
-) -> tuple[list[tuple[str, int, Decimal]], int]:
-    h, o = OpportunityHistory, Opportunity
-    last = (
-        select(h.opportunity_id, func.max(h.changed_at).label("at"))
-        .where(h.changed_at < _day_end(snapshot))
-        .group_by(h.opportunity_id)
-        .subquery()
-    )
-    state = aliased(OpportunityHistory)
-    rows = conn.execute(
-        select(state.stage, o.currency, func.count(), func.sum(func.coalesce(state.amount, o.amount)))
-        .select_from(o)
-        .join(last, last.c.opportunity_id == o.opportunity_id)
-        .join(state, and_(state.opportunity_id == o.opportunity_id, state.changed_at == last.c.at))
-        .where(o.created_date <= snapshot, not_(and_(o.is_closed, o.close_date <= snapshot)), owned)
-        .group_by(state.stage, o.currency)
-    ).all()
-    rates = _rates(conn, {r[1] for r in rows} - {currency}, snapshot)
-    names = process.stage_names()
-    closed = {s.name for s in process.stages if s.is_closed}
-    order = {s.name: i for i, s in enumerate(process.stages)}
-    totals: dict[str, list[Any]] = {}
-    unconverted = 0
-    for stage, deal_currency, deals, amount in rows:
-        name = names.get(stage, stage)
-        rate = Decimal(1) if deal_currency == currency else rates.get(deal_currency)
-        if name in closed:
-            continue
-        if rate is None:
-            unconverted += deals
-            continue
-        entry = totals.setdefault(name, [0, Decimal(0)])
-        entry[0] += deals
-        entry[1] += Decimal(amount or 0) * rate
-    ranked = sorted(totals.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
-    return [(name, n, round_money(value, currency)) for name, (n, value) in ranked], unconverted
-
-
-def _rates(conn: Connection, currencies: set[str], day: date) -> dict[str, Decimal]:
-    """The latest rate on or before `day` of each currency (base currency per unit)."""
-    if not currencies:
-        return {}
-    rows = conn.execute(
-        select(FxRate.currency, FxRate.rate)
-        .where(FxRate.currency.in_(sorted(currencies)), FxRate.date <= day)
-        .order_by(FxRate.currency, FxRate.date)
-    ).all()
-    return {row.currency: row.rate for row in rows}  # by date: each currency's latest rate comes last
-
-
-def _funnel(
-    conn: Connection, process: SalesProcess, start: date, end: date, as_of: date, owned: ColumnElement[bool]
-) -> list[tuple[str, int]]:
-    """Deals created in [start, end): how many reached each open stage, and won, by the end of `as_of`."""
-    h, o = OpportunityHistory, Opportunity
-    steps = [*process.open_stages, *[s for s in process.stages if s.is_won][:1]]
-    index = {crm: i for i, s in enumerate(steps) for crm in (s.name, *s.crm_names)}
-    top = func.max(case(index, value=h.stage, else_=-1)).label("top")
-    per_deal = (
-        select(top)
-        .select_from(h)
-        .join(o, o.opportunity_id == h.opportunity_id)
-        .where(o.created_date >= start, o.created_date < end, h.changed_at < _day_end(as_of), owned)
-        .group_by(h.opportunity_id)
-        .subquery()
-    )
-    found = conn.execute(select(per_deal.c.top, func.count()).group_by(per_deal.c.top)).all()
-    counts: dict[int, int] = {int(top): int(n) for top, n in found}
-    return [(s.name, sum(n for t, n in counts.items() if t >= i)) for i, s in enumerate(steps)]
-
-
-def _cycles(conn: Connection, start: date, end: date, owned: ColumnElement[bool]) -> list[int]:
-    o = Opportunity
-    rows = conn.execute(
-        select(o.created_date, o.close_date).where(
-            o.is_won, o.is_closed, o.close_date >= start, o.close_date < end, owned
-        )
-    ).all()
-    return sorted((closed - created).days for created, closed in rows if closed is not None)
-
-
 # --- dashboards -------------------------------------------------------------------------------------------
 RESULT_TILES = (
     "won_amount",
@@ -1084,7 +899,19 @@ def dashboard_view(conn: Connection, base: PageBase, engine: Engine, process: Sa
     panels = [
         *_children_panels(conn, base, engine),
         *_trend_panels(base, labels, series, quotas),
-        *_distribution_panels(base, distributions(conn, base, process), now),
+        *_distribution_panels(
+            base,
+            pipeline.distributions(
+                conn,
+                subject_id=base.subject.subject_id,
+                level=base.subject.level,
+                period=base.period,
+                scope=base.viewer.scope,
+                process=process,
+                currency=base.currency,
+            ),
+            now,
+        ),
     ]
     base.tables.extend([headline, *(p.table for p in panels)])
     return DashboardView(results, leading, headline, panels)
@@ -1278,7 +1105,9 @@ def _cycle_bins(cycles: list[int]) -> list[tuple[str, int]]:
     return [(f"{i * width}–{(i + 1) * width - 1}", n) for i, n in enumerate(counts)]
 
 
-def _distribution_panels(base: PageBase, found: Distributions, now: dict[str, float | None]) -> list[Panel]:
+def _distribution_panels(
+    base: PageBase, found: pipeline.Distributions, now: dict[str, float | None]
+) -> list[Panel]:
     stages = tabular.Table(
         "pipeline_by_stage",
         "Open pipeline by stage",
