@@ -18,9 +18,11 @@ A credit adds to a measure:
 
 from __future__ import annotations
 
+import gc
+import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import ibis
@@ -233,6 +235,7 @@ class Detail:
     measures: frozenset[tuple[str, int, str]] = frozenset()
     cancelled: bool = False
     payees: tuple[str, ...] = ()
+    cancelled_deals: pa.Array | None = None  # set by `credit_and_measure` from the window's transactions
 
 
 @dataclass(frozen=True)
@@ -288,48 +291,63 @@ def credit_and_measure(
     materialised once (`Scratch`). Without `detail` the credits are their union and every measure
     credit is returned. With a `Detail` the backend sums the measure credits per month (`MONTHLY`) and
     returns one row each only for what the detail names: a company's year is tens of millions of
-    measure credits, and the calculation reads nearly all of them as monthly totals.
+    measure credits, and the calculation reads nearly all of them as monthly totals. Then the window
+    is credited a few months at a time (`windows`), so only one part's credits are held at once.
     """
     con = backend or default_backend()
     chosen = sorted(plans if plans is not None else inputs.plans.values(), key=lambda p: (p.name, p.version))
     clock = _Clock(timings)
+    if detail is not None:
+        if detail.cancelled:
+            detail = replace(detail, cancelled_deals=_cancelled_deals(inputs, start, end))
+        done = []
+        for a, b in windows(inputs.transactions, start, end):
+            done.append(_credit_window(backend, inputs, a, b, payees, chosen, detail, clock, timings))
+            # A window's expressions and results form reference cycles holding its staged credits
+            # (gigabytes at scale); the cycle collector runs by object count, not bytes, so without this
+            # every window's credits would stay in memory until the run ends.
+            gc.collect()
+        return Credited(
+            *(pa.concat_tables([getattr(d, f) for d in done]) for f in Credited.__dataclass_fields__)
+        )
     scratch = Scratch(con, timings)
     facts, pieces = credit_pieces(inputs, start, end, payees, plans=chosen, stage=scratch)
-    names = [*CREDITS.names, *field_columns(facts)]
     if not pieces:
-        return Credited(
-            CREDITS.empty_table(),
-            MEASURE_CREDITS.empty_table(),
-            MONTHLY.empty_table(),
-            CREDIT_DAYS.empty_table(),
-        )
-    everything = (
-        ibis.union(*[p.select(*names) for p in pieces]) if len(pieces) > 1 else pieces[0].select(*names)
-    )
+        return _nothing()
+    names = [*CREDITS.names, *field_columns(facts)]
+    parts = [scratch.data.get(p.op()) for p in pieces]
+    arrow = [
+        con.to_pyarrow(p.select(*names)) if d is None else d.select(names)
+        for p, d in zip(pieces, parts, strict=True)
+    ]
+    schema = arrow[0].schema
+    full = pa.concat_tables([a.cast(schema) for a in arrow])
     if payees is not None:
-        everything = everything.filter(everything.person_id.isin(list(payees)))
-    if detail is None:
-        parts = [scratch.data.get(p.op()) for p in pieces]
-        arrow = [
-            con.to_pyarrow(p.select(*names)) if d is None else d.select(names)
-            for p, d in zip(pieces, parts, strict=True)
-        ]
-        schema = arrow[0].schema
-        full = pa.concat_tables([a.cast(schema) for a in arrow])
-        if payees is not None:
-            full = full.filter(pc.is_in(full["person_id"], pa.array(list(payees), pa.string())))
-        clock.lap("credit")
-        measured = con.to_pyarrow(measure_credits_expr(ibis.memtable(full), chosen)).cast(MEASURE_CREDITS)
-        clock.lap("measure")
-        monthly = con.to_pyarrow(monthly_expr(ibis.memtable(measured))).cast(MONTHLY)
-        days = con.to_pyarrow(_credit_days(ibis.memtable(full))).cast(CREDIT_DAYS)
-        return Credited(full.select(CREDITS.names).cast(CREDITS), measured, monthly, days)
-    measured_expr = measure_credits_expr(everything, chosen)
+        full = full.filter(pc.is_in(full["person_id"], pa.array(list(payees), pa.string())))
+    clock.lap("credit")
+    measured = con.to_pyarrow(measure_credits_expr(ibis.memtable(full), chosen)).cast(MEASURE_CREDITS)
+    clock.lap("measure")
+    monthly = con.to_pyarrow(monthly_expr(ibis.memtable(measured))).cast(MONTHLY)
+    days = con.to_pyarrow(_credit_days(ibis.memtable(full))).cast(CREDIT_DAYS)
+    return Credited(full.select(CREDITS.names).cast(CREDITS), measured, monthly, days)
+
+
+def _nothing() -> Credited:
+    return Credited(
+        CREDITS.empty_table(), MEASURE_CREDITS.empty_table(), MONTHLY.empty_table(), CREDIT_DAYS.empty_table()
+    )
+
+
+def _summed(
+    con: ibis.BaseBackend, everything: ir.Table, plans: Sequence[Plan], detail: Detail, clock: _Clock
+) -> Credited:
+    """One window's credits as `Detail` asks: monthly totals, per-day sums, the detail rows."""
+    measured_expr = measure_credits_expr(everything, plans)
     monthly = con.to_pyarrow(monthly_expr(measured_expr)).cast(MONTHLY)
     clock.lap("monthly")
     days = con.to_pyarrow(_credit_days(everything)).cast(CREDIT_DAYS)
     clock.lap("credit_days")
-    kept = _detail_filter(measured_expr, everything, detail)
+    kept = _detail_filter(measured_expr, detail)
     measured = (
         con.to_pyarrow(measured_expr.filter(kept)).cast(MEASURE_CREDITS)
         if kept is not None
@@ -344,20 +362,106 @@ def credit_and_measure(
     return Credited(credits, measured, monthly, days)
 
 
+#: Transaction lines credited in one go when a run reads monthly totals: a bigger window holds more
+#: staged credits in memory at once (about 300 bytes each, several per line) for little gain in speed.
+WINDOW_LINES = 2_000_000
+
+
+def windows(
+    transactions: pa.Table, start: date, end: date, size: int | None = None
+) -> list[tuple[date, date]]:
+    """[start, end) cut at month starts into windows of about `size` (`WINDOW_LINES`) transaction lines.
+
+    Crediting is row by row (a credit depends on its source row and what was in effect on its date), so
+    the windows' credits are exactly the whole window's; each is staged, summed and dropped in turn.
+    """
+    months: list[date] = [start]
+    cursor = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    while cursor < end:
+        months.append(cursor)
+        cursor = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+    months.append(end)
+    size = size or WINDOW_LINES
+    if len(months) <= 2 or transactions.num_rows <= size:
+        return [(start, end)]
+    day = transactions.column("date")
+    counts = [
+        pc.sum(
+            pc.and_(pc.greater_equal(day, pa.scalar(a, pa.date32())), pc.less(day, pa.scalar(b, pa.date32())))
+        ).as_py()
+        or 0
+        for a, b in itertools.pairwise(months)
+    ]
+    out: list[tuple[date, date]] = []
+    first, lines = months[0], 0
+    for a, n in zip(months, counts, strict=False):
+        if lines and lines + n > size:
+            out.append((first, a))
+            first, lines = a, 0
+        lines += n
+    out.append((first, end))
+    return out
+
+
+def _cancelled_deals(inputs: CalcInputs, start: date, end: date) -> pa.Array:
+    """Deals with a cancellation dated in [start, end): every credit of theirs is kept one by one."""
+    t = inputs.transactions
+    day = t.column("date")
+    mask = pc.and_(
+        pc.equal(t.column("kind"), CANCELLATION),
+        pc.and_(
+            pc.greater_equal(day, pa.scalar(start, pa.date32())), pc.less(day, pa.scalar(end, pa.date32()))
+        ),
+    )
+    ids = t.filter(mask).column("opportunity_id").drop_null().cast(pa.string())
+    return pc.unique(ids.combine_chunks())
+
+
+def _credit_window(  # noqa: PLR0917 - one window of credit_and_measure
+    backend: ibis.BaseBackend | None,
+    inputs: CalcInputs,
+    start: date,
+    end: date,
+    payees: Sequence[str] | None,
+    plans: Sequence[Plan],
+    detail: Detail,
+    clock: _Clock,
+    timings: dict[str, float] | None,
+) -> Credited:
+    # A connection of its own (unless the caller chose the backend): the in-memory tables a query
+    # reads stay registered with its connection, so a window's staged credits are freed only with it.
+    con = backend or default_backend()
+    try:
+        scratch = Scratch(con, timings)
+        facts, pieces = credit_pieces(inputs, start, end, payees, plans=plans, stage=scratch)
+        if not pieces:
+            return _nothing()
+        names = [*CREDITS.names, *field_columns(facts)]
+        everything = (
+            ibis.union(*[p.select(*names) for p in pieces]) if len(pieces) > 1 else pieces[0].select(*names)
+        )
+        if payees is not None:
+            everything = everything.filter(everything.person_id.isin(list(payees)))
+        return _summed(con, everything, plans, detail, clock)
+    finally:
+        if backend is None:
+            con.disconnect()
+
+
 def _credit_days(credits: ir.Table) -> ir.Table:
     return credits.group_by(["person_id", "date"]).aggregate(
         amount=credits.amount.cast(EXACT).sum().cast(EXACT), n=credits.count().cast("int64")
     )
 
 
-def _detail_filter(measured: ir.Table, credits: ir.Table, detail: Detail) -> ir.BooleanValue | None:
+def _detail_filter(measured: ir.Table, detail: Detail) -> ir.BooleanValue | None:
     conditions: list[ir.BooleanValue] = []
     conditions.extend(
         (measured.plan == plan) & (measured.version == version) & (measured.measure == measure)
         for plan, version, measure in sorted(detail.measures)
     )
-    if detail.cancelled:
-        cancelled = credits.filter(credits.kind == CANCELLATION).select("opportunity_id").distinct()
+    if detail.cancelled_deals is not None:
+        cancelled = ibis.memtable(pa.table({"opportunity_id": detail.cancelled_deals}))
         bookings = measured.kind.isin([CANCELLATION, "booking"])
         conditions.append(bookings & measured.opportunity_id.isin(cancelled.opportunity_id))
     if detail.payees:

@@ -21,6 +21,7 @@ data, not one expression per plan and component) and written as few selects as p
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,7 +94,10 @@ def calculate(
     scope = None if needs_team or payees is None else list(payees)
     keep_all = detail if detail is not None else payees is not None
     wanted = None if keep_all and payees is None else _detail(plans, payees if keep_all else None)
-    staged = credit_and_measure(inputs, window[0], window[1], scope, plans=plans, backend=con, detail=wanted)
+    staged = credit_and_measure(
+        inputs, window[0], window[1], scope, plans=plans, backend=backend, detail=wanted
+    )
+    gc.collect()  # crediting's intermediate tables sit in reference cycles (see measures._credit_window)
     credits = staged.credits.select(CREDITS.names).cast(CREDITS)
     mc = staged.measure_credits.select(MEASURE_CREDITS.names).cast(MEASURE_CREDITS)
     keep = Stages(con)
