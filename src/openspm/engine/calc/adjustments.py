@@ -234,8 +234,16 @@ def override(  # noqa: PLR0917 - the tables an override reads
 # --- clawbacks -----------------------------------------------------------------------------------------
 
 
-def clawback_matches(measure_credits: ir.Table, months: ir.Table, plans: list[Plan]) -> ir.Table | None:
-    """Cancellations in the run's pay periods of deals booked in an earlier plan period within the window."""
+def clawback_matches(
+    measure_credits: ir.Table,
+    months: ir.Table,
+    plans: list[Plan],
+    keep: Callable[[ir.Table], ir.Table] = lambda t: t,
+) -> ir.Table | None:
+    """Cancellations in the run's pay periods of deals booked in an earlier plan period within the window.
+
+    `keep` materialises the cancellations and their deals' bookings, which every clawback plan reads.
+    """
     from openspm.engine.calc.payout import with_month
 
     # Cancellations are few: only the bookings of the deals they cancel are read (a semi join on the
@@ -252,7 +260,7 @@ def clawback_matches(measure_credits: ir.Table, months: ir.Table, plans: list[Pl
     cancels = with_month(
         raw.filter(raw.kind == "cancellation").semi_join(claw_plans, ["plan", "version"])
     ).join(months, ["plan", "version", "month"])
-    cancels = cancels.filter(cancels.pay_emit)
+    cancels = keep(cancels.filter(cancels.pay_emit))
     cancelled = cancels.select("person_id", "opportunity_id", "measure").distinct()
     booked = raw.filter(raw.kind == "booking").semi_join(
         cancelled, ["person_id", "opportunity_id", "measure"]
@@ -261,7 +269,7 @@ def clawback_matches(measure_credits: ir.Table, months: ir.Table, plans: list[Pl
     bookings = bookings.group_by(
         ["person_id", "opportunity_id", "measure", "plan", "version", "plan_period"]
     ).aggregate(b_value=exact(bookings.value.sum()), b_date=bookings.date.min(), b_month=bookings.month.min())
-    b = bookings.rename(b_plan="plan", b_version="version", b_plan_period="plan_period")
+    b = keep(bookings.rename(b_plan="plan", b_version="version", b_plan_period="plan_period"))
     parts = []
     for plan in plans:
         assert plan.clawback is not None

@@ -247,7 +247,7 @@ def _payout(
     prior = _prior(inputs)
     claw_plans = [p for p in plans if p.clawback is not None]
     mc = staged.measure_credits
-    matches = keep(adj.clawback_matches(mc, months, claw_plans)) if claw_plans else None
+    matches = keep(adj.clawback_matches(mc, months, claw_plans, keep)) if claw_plans else None
     graded, monthly = mc, staged.monthly
     if matches is not None:
         # A clawed cancellation reverses the commission instead of reducing the measure: it leaves the
