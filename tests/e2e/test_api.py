@@ -302,6 +302,8 @@ def test_filters(web: Web, path: str, params: dict[str, str], key: str, expected
         ("/people", {"offset": "-1"}),
         ("/people", {"limit": "ten"}),
         ("/people", {"as_of": "2025-02-30"}),
+        ("/inspections/goodhart", {"as_of": "0001-01-01"}),  # its 90-day window would start before year 1
+        ("/kpis", {"period": "2025-Q1", "as_of": "9999-12-31"}),
         ("/people", {"q": ""}),
         ("/opportunities", {"is_closed": "maybe"}),
         ("/opportunities", {"close_date_from": "yesterday"}),

@@ -100,11 +100,20 @@ class require:  # noqa: N801 - reads as a verb at the call site: Depends(require
         return Viewer(identity.principal, self.permission, as_of, identity.csrf_token)
 
 
+#: The days a viewer may look at the organisation as of: windows and periods are counted back and
+#: forward from it, so the ends of the calendar (year 1, year 9999) are refused rather than overflowed.
+AS_OF_RANGE = (date(1900, 1, 1), date(2999, 12, 31))
+
+
 def _as_of(request: Request) -> date:
     text = request.query_params.get("as_of")
     if not text:
         return date.today()  # noqa: DTZ011 - the viewer's calendar day
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise HTTPException(422, f"as_of must be a date (YYYY-MM-DD), not {text!r}") from None
+    first, last = AS_OF_RANGE
+    if not first <= day <= last:
+        raise HTTPException(422, f"as_of must be between {first} and {last}, not {text}")
+    return day

@@ -49,7 +49,11 @@ Pages = Annotated[Paging, Depends()]
 def _as_of(
     as_of: Annotated[
         Day | None,
-        Query(description="the day the organisation is viewed as of (default: today); scopes follow it"),
+        Query(
+            description="the day the organisation is viewed as of (default: today; 1900-01-01 … 2999-12-31);"
+            " scopes follow it",
+            json_schema_extra={"pattern": r"^(19|2\d)\d\d-\d\d-\d\d$"},  # security.AS_OF_RANGE
+        ),
     ] = None,
 ) -> None:
     """Documents and validates `?as_of=`; `require(...)` reads it into the viewer's scope."""
