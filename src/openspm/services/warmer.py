@@ -57,9 +57,13 @@ class CacheWarmer:
         return True
 
     def _run(self) -> None:
+        last_error = ""
         while not self._stop.is_set():
             try:
                 self.check()
-            except Exception:  # a store that is not migrated yet, a bad row: log, try again later
-                log.exception("warming the analytics caches failed")
+                last_error = ""
+            except Exception as exc:  # a store that is not migrated yet, a bad row: log, try again later
+                if str(exc) != last_error:  # once per distinct failure, not every `interval`
+                    log.exception("warming the analytics caches failed; pages will compute on request")
+                last_error = str(exc)
             self._stop.wait(self.interval)
