@@ -235,7 +235,7 @@ class Detail:
     measures: frozenset[tuple[str, int, str]] = frozenset()
     cancelled: bool = False
     payees: tuple[str, ...] = ()
-    cancelled_deals: pa.Array | None = None  # set by `credit_and_measure` from the window's transactions
+    cancelled_deals: pa.Array | None = None  # set by `credit_and_measure` from the run's transactions
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ Ibis compiles one expression per materialised step and compiling, not executing,
 cost of a run; so steps are built once for all plans (plans become small parameter tables joined to the
 data, not one expression per plan and component) and written as few selects as possible.
 
-    credit            crediting.credit_expr                 facts → CREDITS
-    measure           measures.measure_credits_expr         CREDITS → MEASURE_CREDITS
+    credit            crediting.credit_pieces               facts → CREDITS, a few months at a time
+    measure           measures.credit_and_measure           CREDITS → monthly totals (MONTHLY), and
+                                                            MEASURE_CREDITS for what is read row by row
     schedule          schedule.plan_steps                   which pay periods, which plan periods
     clawback matches  adjustments.clawback_matches          cancellations of earlier bookings
     measure grid      payout.seats, payout.measure_grid     value to date, quota (prorated), attainment
