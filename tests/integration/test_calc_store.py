@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from openspm.domain.errors import Conflict, PeriodLocked
@@ -32,7 +32,7 @@ from openspm.services.calc_deltas import dumps, table_of
 from openspm.services.calc_results import current_payouts
 from openspm.services.imports import import_directory
 from openspm.store.audit import verify_chain
-from openspm.store.models import AuditEvent, CalcRun, PayoutLineRow, Transaction
+from openspm.store.models import AuditEvent, CalcRun, OpportunitySplit, PayoutLineRow, Transaction
 
 SMALL = Path(__file__).parent.parent / "fixtures" / "canonical" / "small"
 EXAMPLES = Path(__file__).parent.parent.parent / "examples" / "plans"
@@ -308,3 +308,50 @@ def test_a_corrected_plan_for_a_locked_month_becomes_deltas_in_the_open_month(sm
         ("account_executive", 2, "earning", None, Decimal("-1800.00")),
     ]
     assert [tuple(r) for r in march] == [(1, Decimal("5400.00"))]  # the locked line is untouched
+
+
+def test_a_changed_split_in_a_locked_month_moves_pay_between_the_reps_by_deltas(small: Engine) -> None:
+    """The real engine and the example AE plan (revenue splits; Q1 tiers 0–50 % @ 4.5, 50–100 % @ 9).
+    March is paid with O1's booking (TX1, 120,000) split 60/40, then locked:
+      P-AE1 72,000 + TX3 10,307.77125 = 82,307.77125 of 150,000 → 75,000 × 4.5 % + 7,307.77125 × 9 %
+            = 3,375 + 657.6994125 = 4,032.70;   P-AE2 48,000 of 100,000 → × 4.5 % = 2,160.00.
+    The split is corrected to 50/50, so March now comes to
+      P-AE1 70,307.77125 (46.9 %) × 4.5 % = 3,163.85 → delta −868.85;
+      P-AE2 60,000 (60 %) → 50,000 × 4.5 % + 10,000 × 9 % = 2,250 + 900 = 3,150.00 → delta +990.00,
+    both in April, pointing at March, while the locked March lines stay as they were."""
+    with small.begin() as conn:
+        plans.publish_plan(conn, (EXAMPLES / "ae_2025_v1.yaml").read_text(), actor="revops")
+        for person in ("P-AE1", "P-AE2"):
+            seat = plans.Assignment(
+                person, "account_executive", 1, date(2025, 1, 1), date(2025, 7, 1), Decimal(60000), "USD"
+            )
+            plans.assign_plan(conn, seat, actor="revops")
+    calc.run_calculation(small, "2025-03", by="ops")
+    with small.connect() as conn:
+        march = {(x.person_id, x.component): x.amount for x in current_payouts(conn, period="2025-03")}
+    assert march[("P-AE1", "bookings_commission")] == Decimal("4032.70")
+    assert march[("P-AE2", "bookings_commission")] == Decimal("2160.00")
+    set_status(small, "2025-03", PeriodStatus.APPROVED, PeriodStatus.LOCKED)
+    with small.begin() as conn:
+        for person, percent in (("P-AE1", 50), ("P-AE2", 50)):
+            conn.execute(
+                update(OpportunitySplit)
+                .where(OpportunitySplit.opportunity_id == "O1", OpportunitySplit.person_id == person)
+                .values(percent=Decimal(percent))
+            )
+    summary = calc.run_calculation(small, "2025-04", by="ops")
+    assert summary.deltas >= 2
+    with small.connect() as conn:
+        deltas = [x for x in current_payouts(conn, period="2025-04") if x.line_kind == "delta"]
+        locked = {
+            (r.person_id, r.component): r.amount
+            for r in conn.execute(select(PayoutLineRow).where(PayoutLineRow.period == "2025-03"))
+        }
+    by_person: dict[str, Decimal] = {}
+    for d in deltas:
+        assert d.corrects_period == "2025-03"
+        assert Decimal(d.explanation["recomputed"]) - Decimal(d.explanation["recorded"]) == d.amount
+        assert Decimal(d.explanation["recorded"]) == march.get((d.person_id, d.component), Decimal(0))
+        by_person[d.person_id] = by_person.get(d.person_id, Decimal(0)) + d.amount
+    assert by_person == {"P-AE1": Decimal("-868.85"), "P-AE2": Decimal("990.00")}
+    assert locked == march  # the locked lines are never rewritten
