@@ -188,7 +188,8 @@ def warm_cache(engine: Engine, *, as_of: date | None = None) -> list[str]:
     The web server calls this in the background whenever the data version changes (`services.warmer`;
     `SPM_KPI_WARM_SECONDS`). Cached results are the same for every viewer; scopes apply after the cache.
     """
-    day = as_of or datetime.now(UTC).date()
+    # the day a page is viewed as of by default: the server's calendar day, as `web.security` takes it
+    day = as_of or date.today()  # noqa: DTZ011
     with engine.connect() as conn:
         calendar = get_settings(conn).calendar
     quarter = calendar.containing(day, PeriodKind.QUARTER)

@@ -50,8 +50,9 @@ class CacheWarmer:
             version = kpis.data_version(conn)
         if version == self.warmed:
             return False
-        periods = kpis.warm_cache(self.engine, as_of=self.as_of)
-        inspections.inspect_deals(self.engine, as_of=self.as_of, process=self.process)
+        day = self.as_of or date.today()  # noqa: DTZ011 - the day pages default to (web.security)
+        periods = kpis.warm_cache(self.engine, as_of=day)
+        inspections.inspect_deals(self.engine, as_of=day, process=self.process)
         self.warmed = version
         log.info("KPIs and inspection warmed for %s (data version %s)", ", ".join(periods), version)
         return True
