@@ -8,6 +8,7 @@ The small company with examples/plans/ae_2025_v1.yaml for P-AE1 and P-AE2 (60,00
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -142,6 +143,10 @@ def test_the_pay_page_shows_the_waterfall(web: Web, paid: dict[str, Any]) -> Non
     assert "attainment %" in page.text and "54.8718475" in page.text
     manager = web.client("manager").get("/pay", params={"person_id": "P-AE2"})
     assert "P-AE2" in manager.text and "2160.00 USD" in manager.text
+    # the pickers: the people the manager may see (selected: the one asked for) and that person's periods
+    assert re.findall(r'<option value="(P-[A-Z0-9-]+)"', manager.text) == ["P-AE1", "P-AE2"]
+    assert '<option value="P-AE2" selected>' in manager.text
+    assert '<option value="2025-03" selected>' in manager.text
     assert "2160" not in web.client("rep").get("/pay", params={"person_id": "P-AE2"}).text
 
 

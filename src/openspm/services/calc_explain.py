@@ -210,14 +210,18 @@ class PayView(Public):
 
 def pay_view(conn: Connection, scope: Scope, person_id: str | None, period: str | None) -> PayView:
     """Recorded lines only (no recomputation): the page stays fast; the API explanation adds the credits."""
-    visible = calc_results.current_payouts_in_scope(conn, scope)
-    people = sorted({line.person_id for line in visible})
+    # the pickers come from DISTINCT queries and only the shown lines are read: a finance viewer's scope
+    # holds every line of the company
+    people = calc_results.paid_people(conn, scope)
     own = scope.principal.person_id
     chosen = person_id or (own if own in people or not people else people[0])
-    mine = [line for line in visible if line.person_id == chosen]
-    periods = sorted({line.period for line in mine}, reverse=True)
+    periods = calc_results.paid_periods(conn, scope, chosen) if chosen in people else []
     shown = period if period in periods else (periods[0] if periods else None)
-    lines = [line for line in mine if line.period == shown]
+    lines = (
+        calc_results.person_lines(conn, scope, chosen, shown)
+        if shown is not None and chosen is not None
+        else []
+    )
     totals: dict[str, Decimal] = {}
     for line in lines:
         totals[line.currency] = totals.get(line.currency, Decimal(0)) + line.amount

@@ -137,6 +137,23 @@ def current_payouts_in_scope(conn: Connection, scope: Scope) -> list[PayoutLineP
     return _current(conn, scope, period=None, people=None)
 
 
+def paid_people(conn: Connection, scope: Scope) -> list[str]:
+    """The people with current lines the viewer may see (one query, DISTINCT in the store)."""
+    lines = _current_query(scope, period=None, people=None).order_by(None).subquery()
+    return list(conn.execute(select(lines.c.person_id).distinct().order_by(lines.c.person_id)).scalars())
+
+
+def person_lines(conn: Connection, scope: Scope, person_id: str, period: str) -> list[PayoutLinePublic]:
+    """A person's current lines for one pay period, as far as the viewer may see them."""
+    return _current(conn, scope, period=period, people=[person_id])
+
+
+def paid_periods(conn: Connection, scope: Scope, person_id: str) -> list[str]:
+    """The pay periods of a person's current lines the viewer may see, newest first."""
+    lines = _current_query(scope, period=None, people=[person_id]).order_by(None).subquery()
+    return list(conn.execute(select(lines.c.period).distinct().order_by(lines.c.period.desc())).scalars())
+
+
 def list_payouts(
     conn: Connection, scope: Scope, *, period: str | None, person_id: str | None, window: Window
 ) -> PayoutPage:
