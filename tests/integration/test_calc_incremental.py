@@ -185,7 +185,7 @@ def full(engine: Engine) -> list[tuple[object, ...]]:
     )
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=st.lists(CHANGES, min_size=1, max_size=2))
 def test_an_incremental_run_equals_a_full_recalculation(store: Engine, changes: list[object]) -> None:
     touched: set[str] = set()
