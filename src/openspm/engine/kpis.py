@@ -38,6 +38,7 @@ from openspm.engine.goodhart import suspect_flags
 __all__ = [
     "KPI_VALUES",
     "KpiInputs",
+    "bookings_quotas",
     "compute_kpis",
     "consecutive_periods",
     "levels_of",
@@ -504,8 +505,26 @@ def _quotas(quotas: ir.Table, quota_periods: ir.Table, periods: ir.Table) -> ir.
         q_subject=both.q_subject.coalesce(both.q_subject_right),
         q_level=both.q_level.coalesce(both.q_level_right),
         q_label=both.q_label.coalesce(both.q_label_right),
-        quota=both.exact.coalesce(both.parts).cast("float64"),
+        quota=both.exact.coalesce(both.parts).cast(EXACT),
     )
+
+
+def _quota_inputs(quotas: pa.Table, calendar: FiscalCalendar, periods: ir.Table) -> ir.Table:
+    """`_quotas` over a quotas table as stored or in the canonical format (which has no version)."""
+    if "version" not in quotas.column_names:  # the canonical format has one version per row
+        quotas = quotas.append_column("version", pa.repeat(pa.scalar(1, pa.int64()), quotas.num_rows))
+    return _quotas(ibis.memtable(quotas), ibis.memtable(_quota_periods(calendar, quotas)), periods)
+
+
+def bookings_quotas(quotas: pa.Table, calendar: FiscalCalendar, labels: Sequence[str]) -> pa.Table:
+    """The exact bookings quota attainment is measured against, per subject and period label:
+    (subject_id, subject_level `person` or `unit`, period, quota decimal); periods without one left out."""
+    periods = ibis.memtable(_periods(calendar, labels, date.max - timedelta(days=1)))
+    q = _quota_inputs(quotas, calendar, periods)
+    q = q.filter(q.quota.notnull()).select(
+        subject_id="q_subject", subject_level="q_level", period="q_label", quota="quota"
+    )
+    return ibis.duckdb.connect().to_pyarrow(q.order_by(["subject_id", "period"]))
 
 
 def _ratio(numerator: ir.FloatingValue, denominator: ir.FloatingValue) -> ir.FloatingValue:
@@ -651,12 +670,8 @@ def _wide(run: _Run, sums: ir.Table, grid: ir.Table, calendar: FiscalCalendar) -
     measures = {n: wide[n].cast("float64").fill_null(0.0) for n in MEASURES}
     wide = wide.select("subject_id", "subject_level", "period", **measures)
     wide = wide.join(run.periods.select("period", "is_current"), "period")
-    quota_table = run.inputs.quotas
-    if "version" not in quota_table.column_names:  # the canonical format has one version per row
-        ones = pa.repeat(pa.scalar(1, pa.int64()), quota_table.num_rows)
-        quota_table = quota_table.append_column("version", ones)
-    quota_periods = ibis.memtable(_quota_periods(calendar, quota_table))
-    quotas = _quotas(ibis.memtable(quota_table), quota_periods, run.periods)
+    quotas = _quota_inputs(run.inputs.quotas, calendar, run.periods)
+    quotas = quotas.mutate(quota=quotas.quota.cast("float64"))
     level = (wide.subject_level == PERSON).ifelse(PERSON, "unit")
     on = [wide.subject_id == quotas.q_subject, level == quotas.q_level, wide.period == quotas.q_label]
     return wide.left_join(quotas, on)

@@ -202,47 +202,18 @@ def bookings_quotas(
     conn: Connection, subject_ids: Sequence[str], labels: Sequence[str]
 ) -> dict[tuple[str, str], Decimal]:
     """The bookings quota of each subject (person or org unit) per period label, exact, as attainment
-    uses it: the latest version set for the period, else the sum of those set for periods inside it (a
-    fiscal year's quarters). Subjects and periods with neither are left out. Not scoped: ask only for
+    uses it (`engine.kpis.bookings_quotas`: the latest version set for the period, else the sum of those
+    set for periods inside it). Subjects and periods with neither are left out. Not scoped: ask only for
     subjects the viewer may see."""
     if not subject_ids or not labels:
         return {}
     calendar = get_settings(conn).calendar
-    q = Quota
-    rows = conn.execute(
-        select(q.subject_kind, q.subject_id, q.period, q.version, q.amount).where(
-            q.measure == engine_kpis.ATTAINMENT_MEASURE, q.subject_id.in_(sorted(set(subject_ids)))
-        )
-    ).all()
-    latest: dict[tuple[str, str, str], tuple[int, Decimal]] = {}
-    for kind, subject, period, version, amount in rows:
-        key = (kind, subject, period)
-        if key not in latest or version > latest[key][0]:
-            latest[key] = (version, amount)
-    spans: dict[str, tuple[date, date] | None] = {}
-    for _, _, period in latest:
-        if period not in spans:
-            try:
-                parsed = calendar.parse(period)
-                spans[period] = (parsed.start, parsed.end)
-            except ValueError:
-                spans[period] = None
-    out: dict[tuple[str, str], Decimal] = {}
-    for label in labels:
-        asked = calendar.parse(label)
-        exact: dict[str, Decimal] = {}
-        inside: dict[str, Decimal] = {}
-        for (_, subject, period), (_, amount) in latest.items():
-            span = spans[period]
-            if period == label:
-                exact[subject] = exact.get(subject, Decimal(0)) + amount
-            elif span is not None and span[0] >= asked.start and span[1] <= asked.end:
-                inside[subject] = inside.get(subject, Decimal(0)) + amount
-        for subject in subject_ids:
-            found = exact.get(subject, inside.get(subject))
-            if found is not None:
-                out[(subject, label)] = found
-    return out
+    stored = read_arrow(_url(conn.engine), "quotas", COLUMNS["quotas"])
+    stored = stored.filter(
+        pc.is_in(stored.column("subject_id"), pa.array(sorted(set(subject_ids)), pa.string()))
+    )
+    found = engine_kpis.bookings_quotas(stored, calendar, _labels(calendar, labels))
+    return {(r["subject_id"], r["period"]): r["quota"] for r in found.to_pylist()}
 
 
 def _labels(calendar: FiscalCalendar, periods: Sequence[str]) -> list[str]:
