@@ -11,6 +11,9 @@ from decimal import Decimal
 
 import pytest
 
+from openspm.engine.calc.run import calculate
+from tests.unit.calc.builders import booking as tx
+from tests.unit.calc.builders import deal, make_inputs
 from tests.unit.calc.payout_builders import (
     amounts,
     as_prior,
@@ -413,3 +416,87 @@ def test_rounding_once_half_up_and_explained() -> None:
     (e,) = explanations(result)
     assert Decimal(e["earned"]) == Decimal("1000.005")
     assert Decimal(e["rounding"]) == Decimal("0.005")
+
+
+ROLLUP_MANAGER = """name: mgr
+version: 1
+effective_from: 2025-01-01
+currency: USD
+period: {type: monthly}
+crediting:
+  - {kind: rollup, name: team, levels: 1}
+measures:
+  - name: team_bookings
+    aggregate: sum
+    filter: "transaction.kind IN ('booking', 'cancellation')"
+components:
+  - kind: commission
+    name: team_comm
+    measure: team_bookings
+    tiers_on: amount
+    tiers:
+      - {from: 0, rate: 1}
+clawback: {window_days: 90}
+"""
+
+SPLIT_AE = """name: ae
+version: 1
+effective_from: 2025-01-01
+currency: USD
+period: {type: monthly}
+crediting:
+  - {kind: split, name: deal_split, split_kind: revenue}
+measures:
+  - name: bookings
+    aggregate: sum
+    filter: "transaction.kind IN ('booking', 'cancellation')"
+components:
+  - kind: commission
+    name: comm
+    measure: bookings
+    tiers_on: amount
+    tiers:
+      - {from: 0, rate: 10}
+clawback: {window_days: 90}
+"""
+
+
+def test_clawback_of_a_split_deal_reverses_each_rolled_up_credit() -> None:
+    """O1 (100,000, split 60/40 between P1 and P2, both managed by M1) booked in February and cancelled
+    in March. M1 holds two credits of each row, one through each rep, and both are clawed back:
+    February: team_comm 1 % × (60,000 + 40,000) = 1,000. March: −1 % × 60,000 − 1 % × 40,000 = −1,000.
+    (Counting only one of the two cancellation credits would claw back 600 or 400, whichever came first.)
+    """
+    org = [
+        {"person_id": p, "role": "ae", "org_unit_id": "T", "manager_id": "M1", "start_date": "2024-01-01"}
+        for p in ("P1", "P2")
+    ]
+    inputs = make_inputs(
+        plans=[SPLIT_AE, ROLLUP_MANAGER],
+        plan_assignments=[seat("P1"), seat("P2"), seat("M1", name="mgr")],
+        transactions=[
+            tx("T1", "2025-02-10", "100000", opportunity_id="O1"),
+            tx("C1", "2025-03-05", "-100000", opportunity_id="O1", kind="cancellation"),
+        ],
+        opportunities=[deal("O1", "P1")],
+        splits=[
+            {"opportunity_id": "O1", "person_id": "P1", "percent": "60", "kind": "revenue"},
+            {"opportunity_id": "O1", "person_id": "P2", "percent": "40", "kind": "revenue"},
+        ],
+        assignments=org,
+    )
+    result = calculate(inputs, "2025-Q1")
+    got = amounts(result)
+    assert got[("M1", "2025-02", "team_comm")] == Decimal(1000)
+    assert got[("M1", "2025-03", "clawback")] == Decimal(-1000)
+    assert got[("P1", "2025-03", "clawback")] == Decimal(-6000)
+    assert got[("P2", "2025-03", "clawback")] == Decimal(-4000)
+    claw = next(
+        json.loads(r["explanation"])
+        for r in result.payout_lines.to_pylist()
+        if r["person_id"] == "M1" and r["component"] == "clawback"
+    )
+    assert sorted((c["via_person_id"], c["reversed"]) for c in claw["cancellations"]) == [
+        ("P1", "600"),
+        ("P2", "400"),
+    ]

@@ -260,14 +260,17 @@ def clawback_matches(
     cancels = with_month(
         raw.filter(raw.kind == "cancellation").semi_join(claw_plans, ["plan", "version"])
     ).join(months, ["plan", "version", "month"])
+    # A rollup credits a manager once per team member credited with the row: each such credit is a
+    # credit of its own (`via`), cancelled against what was booked through the same member.
+    cancels = cancels.mutate(via=cancels.via_person_id.fill_null(""))
     cancels = keep(cancels.filter(cancels.pay_emit))
-    cancelled = cancels.select("person_id", "opportunity_id", "measure").distinct()
-    booked = raw.filter(raw.kind == "booking").semi_join(
-        cancelled, ["person_id", "opportunity_id", "measure"]
-    )
+    cancelled = cancels.select("person_id", "opportunity_id", "measure", "via").distinct()
+    booked = raw.filter(raw.kind == "booking")
+    booked = booked.mutate(via=booked.via_person_id.fill_null(""))
+    booked = booked.semi_join(cancelled, ["person_id", "opportunity_id", "measure", "via"])
     bookings = with_month(booked).join(months, ["plan", "version", "month"])
     bookings = bookings.group_by(
-        ["person_id", "opportunity_id", "measure", "plan", "version", "plan_period"]
+        ["person_id", "opportunity_id", "measure", "via", "plan", "version", "plan_period"]
     ).aggregate(b_value=exact(bookings.value.sum()), b_date=bookings.date.min(), b_month=bookings.month.min())
     b = keep(bookings.rename(b_plan="plan", b_version="version", b_plan_period="plan_period"))
     parts = []
@@ -280,6 +283,7 @@ def clawback_matches(
                 c.person_id == b.person_id,
                 c.opportunity_id == b.opportunity_id,
                 c.measure == b.measure,
+                c.via == b.via,
                 b.b_month < c.plan_start_month,
                 c.date <= b.b_date + ibis.interval(days=plan.clawback.window_days),
             ],
@@ -292,6 +296,8 @@ def clawback_matches(
                 c.plan_period,
                 c.measure,
                 c.source_id,
+                c.rule,
+                c.via_person_id,
                 c.opportunity_id,
                 c.date,
                 c.value,
@@ -306,9 +312,10 @@ def clawback_matches(
     if not parts:
         return None
     m = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    # One match per cancellation credit (a credit is its source row, rule and via): the latest booking.
     latest = ibis.window(
-        group_by=["person_id", "plan", "version", "measure", "source_id"],
-        order_by=[ibis.desc("b_date"), "b_plan_period"],
+        group_by=["person_id", "plan", "version", "measure", "source_id", "rule", "via_person_id"],
+        order_by=[ibis.desc("b_date"), "b_plan_period", "b_plan", "b_version"],
     )
     m = m.mutate(n=ibis.row_number().over(latest))
     return m.filter(m.n == 0).drop("n")

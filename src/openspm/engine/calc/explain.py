@@ -226,6 +226,8 @@ def _balance_lines(balance: pa.Table, claw_detail: pa.Table | None) -> list[pa.T
             claw_detail,
             {
                 "source_id": "source_id",
+                "rule": "rule",
+                "via_person_id": "via_person_id",
                 "opportunity_id": "opportunity_id",
                 "date": "date",
                 "cancelled": "value",
@@ -239,7 +241,7 @@ def _balance_lines(balance: pa.Table, claw_detail: pa.Table | None) -> list[pa.T
         lists = json_lists(
             claw_detail,
             ["person_id", "plan", "version", "period"],
-            ["date", "source_id"],
+            ["date", "source_id", "rule", "via_person_id"],
             cancel,
             "cancellations",
         )

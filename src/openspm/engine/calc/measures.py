@@ -230,12 +230,14 @@ class Detail:
     `measures`: (plan, version, measure) read credit by credit (per-transaction rate tables);
     `cancelled`: the credits of every deal with a cancellation (clawbacks match them to bookings);
     `payees`: everything of these people (what an explanation lists). Credits are kept for `payees`.
+    `credit_days`: whether the run reads `CREDIT_DAYS` (only overrides on the credits basis do).
     """
 
     measures: frozenset[tuple[str, int, str]] = frozenset()
     cancelled: bool = False
     payees: tuple[str, ...] = ()
     cancelled_deals: pa.Array | None = None  # set by `credit_and_measure` from the run's transactions
+    credit_days: bool = True
 
 
 @dataclass(frozen=True)
@@ -341,12 +343,14 @@ def _nothing() -> Credited:
 def _summed(
     con: ibis.BaseBackend, everything: ir.Table, plans: Sequence[Plan], detail: Detail, clock: _Clock
 ) -> Credited:
-    """One window's credits as `Detail` asks: monthly totals, per-day sums, the detail rows."""
+    """One window's credits as `Detail` asks: monthly totals, per-day sums (if asked), the detail rows."""
     measured_expr = measure_credits_expr(everything, plans)
     monthly = con.to_pyarrow(monthly_expr(measured_expr)).cast(MONTHLY)
     clock.lap("monthly")
-    days = con.to_pyarrow(_credit_days(everything)).cast(CREDIT_DAYS)
-    clock.lap("credit_days")
+    days = CREDIT_DAYS.empty_table()
+    if detail.credit_days:
+        days = con.to_pyarrow(_credit_days(everything)).cast(CREDIT_DAYS)
+        clock.lap("credit_days")
     kept = _detail_filter(measured_expr, detail)
     measured = (
         con.to_pyarrow(measured_expr.filter(kept)).cast(MEASURE_CREDITS)

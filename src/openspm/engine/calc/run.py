@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from openspm.domain.plans import Commission, Override, Plan
+from openspm.domain.plans.model import OverrideBasis
 from openspm.engine.calc import adjustments as adj
 from openspm.engine.calc import components as comp
 from openspm.engine.calc.explain import Waterfall, explain_person, payout_table
@@ -136,6 +137,9 @@ def _detail(plans: Sequence[Plan], payees: Sequence[str] | None) -> Detail:
         ),
         cancelled=any(p.clawback is not None for p in plans),
         payees=tuple(payees or ()),
+        credit_days=any(
+            isinstance(c, Override) and c.basis is OverrideBasis.CREDITS for p in plans for c in p.components
+        ),
     )
 
 
@@ -253,10 +257,11 @@ def _payout(
     if matches is not None:
         # A clawed cancellation reverses the commission instead of reducing the measure: it leaves the
         # measure credits and its month's total (the detail holds every credit of a cancelled deal).
-        key = ["person_id", "plan", "version", "measure", "source_id"]
-        gone = matches.select(*key).distinct()
-        graded = mc.anti_join(gone, key)
-        removed = monthly_expr(mc.semi_join(gone, key))
+        key = ["person_id", "plan", "version", "measure", "source_id", "rule", "via"]
+        gone = matches.select(*key[:-1], via=matches.via_person_id.fill_null("")).distinct()
+        credited = mc.mutate(via=mc.via_person_id.fill_null(""))
+        graded = credited.anti_join(gone, key).drop("via")
+        removed = monthly_expr(credited.semi_join(gone, key).drop("via"))
         removed = removed.select(
             "person_id", "plan", "version", "measure", "month", value=-removed.value, credits=-removed.credits
         )
