@@ -500,3 +500,29 @@ def test_clawback_of_a_split_deal_reverses_each_rolled_up_credit() -> None:
         ("P1", "600"),
         ("P2", "400"),
     ]
+
+
+def test_per_transaction_rollup_of_a_split_deal_pays_each_credit_once() -> None:
+    """The manager is paid 1 % per transaction on a 60/40 deal rolled up through both reps: two lines,
+    1 % × 60,000 = 600 and 1 % × 40,000 = 400, neither netted against the other (1,000 in all)."""
+    per_transaction = ROLLUP_MANAGER.replace(
+        "    tiers_on: amount\n", "    tiers_on: amount\n    tier_basis: per_transaction\n"
+    )
+    org = [
+        {"person_id": p, "role": "ae", "org_unit_id": "T", "manager_id": "M1", "start_date": "2024-01-01"}
+        for p in ("P1", "P2")
+    ]
+    inputs = make_inputs(
+        plans=[SPLIT_AE, per_transaction],
+        plan_assignments=[seat("P1"), seat("P2"), seat("M1", name="mgr")],
+        transactions=[tx("T1", "2025-02-10", "100000", opportunity_id="O1")],
+        opportunities=[deal("O1", "P1")],
+        splits=[
+            {"opportunity_id": "O1", "person_id": "P1", "percent": "60", "kind": "revenue"},
+            {"opportunity_id": "O1", "person_id": "P2", "percent": "40", "kind": "revenue"},
+        ],
+        assignments=org,
+    )
+    result = calculate(inputs, "2025-02")
+    manager = sorted(r["amount"] for r in result.payout_lines.to_pylist() if r["person_id"] == "M1")
+    assert manager == [Decimal(400), Decimal(600)]

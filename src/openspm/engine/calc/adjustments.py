@@ -74,7 +74,10 @@ def pay_lines(rows: ir.Table, steps: ir.Table, policies: ir.Table, paid_prior: i
         group_by=["person_id", "plan", "version", "component", "source_id", "plan_period"],
         order_by="step_order",
     )
-    prev_due = due.lag().over(w)
+    # A per-transaction line (one per credit, paid in full in its own step) has nothing paid before
+    # it: another line of the same source is another credit of it (a rollup through two reps), not
+    # an earlier payment of this one.
+    prev_due = ibis.ifelse(t.source_id.isnull(), due.lag().over(w), ibis.null(EXACT))
     first = ibis.ifelse(t.source_id.isnull(), t.prior.fill_null(lit(0)), lit(0))
     already = exact(ibis.ifelse(prev_due.isnull(), first, round_half_up(prev_due, t.scale)))
     amount = round_half_up(exact(due - already), t.scale)
