@@ -35,6 +35,7 @@ from openspm.services.calc_deltas import delta_lines, sorted_lines
 from openspm.services.calc_fingerprints import fingerprint_sources, fingerprint_tables
 from openspm.services.calc_inputs import (
     RECORDED_LINES,
+    lines_before,
     load_inputs,
     plan_sources,
     recorded_lines,
@@ -149,12 +150,15 @@ def run_calculation(
         target = parse_period(calendar, period)
         refuse_closed(conn, target.label)
         closed = closed_periods(conn, calendar, target, lookback_months)
-        recorded = recorded_lines(conn, calendar=calendar, before=target)
-        elsewhere = _recorded_deltas(conn, calendar, exclude=target.label)
+        current = recorded_lines(conn, calendar=calendar)  # read once: history, deltas and prior lines
+        recorded = lines_before(current, target, calendar)
+        elsewhere = _recorded_deltas(current, exclude=target.label)
         earlier_payees = _payees_of(conn, target.label)
     steps = len(closed) + 3
     report("reading inputs", 0, steps)
-    inputs = load_inputs(engine, target.label, people, since=closed[0].start if closed else None)
+    inputs = load_inputs(
+        engine, target.label, people, since=closed[0].start if closed else None, recorded=current
+    )
     history, deltas = recorded, []
     for done, corrected in enumerate(closed, start=1):
         report(f"rechecking {corrected.label}", done, steps)
@@ -212,9 +216,8 @@ def _deltas_for(deltas: pa.Table, corrected: Period) -> pa.Table:
     return deltas.filter(pc.equal(deltas["corrects_period"], corrected.label)).select(PAYOUT_LINES.names)
 
 
-def _recorded_deltas(conn: Connection, calendar: FiscalCalendar, *, exclude: str) -> pa.Table:
+def _recorded_deltas(table: pa.Table, *, exclude: str) -> pa.Table:
     """Current delta lines of every run period but `exclude` (whose own deltas the run replaces)."""
-    table = recorded_lines(conn, calendar=calendar)
     keep = pc.and_(pc.equal(table["line_kind"], "delta"), pc.not_equal(table["run_period"], exclude))
     return table.filter(keep)
 

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, and_, func, literal, or_, select
 
 from openspm.domain.canonical import ENTITY_BY_NAME
@@ -79,8 +80,11 @@ def load_inputs(
     payees: Sequence[str] | None = None,
     *,
     since: date | None = None,
+    recorded: pa.Table | None = None,
 ) -> CalcInputs:
     """Everything a calculation of `period` (and, with `since`, of every period from then on) reads.
+
+    `recorded`: the current lines (`recorded_lines`), when the caller has read them already.
 
     Facts are read from the start of the plan period containing the earliest day computed (the quarter
     of a quarterly plan, the fiscal year of an annual one), less the longest clawback window, to the end
@@ -93,7 +97,10 @@ def load_inputs(
         target = calendar.parse(period)
         first_day = min(since or target.start, target.start)
         plans, assignments = plans_in_force(conn, first_day, target.end)
-        prior = recorded_lines(conn, before=target, calendar=calendar)
+        if recorded is None:
+            prior = recorded_lines(conn, before=target, calendar=calendar)
+        else:
+            prior = lines_before(recorded, target, calendar)
     start = facts_start(calendar, plans.values(), first_day)
     url = store_url(engine)
     facts = {name: _read(url, name) for name in WHOLE}
@@ -198,15 +205,50 @@ def recorded_lines(
     calendar: FiscalCalendar,
     with_explanation: bool = False,
 ) -> pa.Table:
-    """Current lines of run periods that start before `before` (or of the `run_periods` named)."""
-    query = current_lines_query(with_explanation=with_explanation, run_periods=run_periods)
-    keep = []
-    for r in conn.execute(query).all():
-        if before is not None and calendar.parse(r.run_period).start >= before.start:
-            continue
-        keep.append(r)
-    keep.sort(key=lambda r: (r.run_id, r.person_id, r.period, r.plan, r.version, r.component, r.line_kind))
-    return lines_table([tuple(r) for r in keep], RECORDED_LINES)
+    """Current lines of run periods that start before `before` (or of the `run_periods` named).
+
+    Read column-wise (`store.columnar.read_arrow`, the committed state): a year of a large company is
+    hundreds of thousands of lines, and every run reads them. For each run period and person the lines
+    of the latest run that computed them are current (as `current_lines_query` selects in SQL).
+    """
+    url = store_url(conn.engine)
+    payees = read_arrow(url, "calc_run_payees", ["run_id", "period", "person_id"])
+    labels = sorted(set(payees.column("period").to_pylist()))
+    if run_periods is not None:
+        labels = [label for label in labels if label in set(run_periods)]
+    if before is not None:
+        labels = [label for label in labels if calendar.parse(label).start < before.start]
+    payees = payees.filter(pc.is_in(payees.column("period"), value_set=pa.array(labels, pa.string())))
+    if payees.num_rows == 0:
+        return RECORDED_LINES.empty_table()
+    latest = payees.group_by(["period", "person_id"], use_threads=False).aggregate([("run_id", "max")])
+    heads = pa.table(
+        {
+            "run_id": latest.column("run_id_max"),
+            "person_id": latest.column("person_id"),
+            "run_period": latest.column("period"),
+        }
+    )
+    runs = sorted({str(r) for r in heads.column("run_id").to_pylist()})
+    columns = ["id", "run_id", *(n for n in PAYOUT_LINES.names if n != "explanation" or with_explanation)]
+    lines = read_arrow(url, "payout_lines", columns, where={"run_id": runs})
+    lines = lines.join(heads, ["run_id", "person_id"], join_type="inner")
+    lines = lines.sort_by(
+        [
+            (c, "ascending")
+            for c in ("run_id", "person_id", "period", "plan", "version", "component", "line_kind", "id")
+        ]
+    )
+    if not with_explanation:
+        lines = lines.append_column("explanation", pa.array([""] * lines.num_rows, pa.string()))
+    return lines.select(RECORDED_LINES.names).cast(RECORDED_LINES)
+
+
+def lines_before(recorded: pa.Table, before: Period, calendar: FiscalCalendar) -> pa.Table:
+    """The rows of `recorded` (RECORDED_LINES) whose run period starts before `before`."""
+    labels = set(recorded.column("run_period").to_pylist())
+    earlier = [label for label in labels if calendar.parse(label).start < before.start]
+    return recorded.filter(pc.is_in(recorded.column("run_period"), value_set=pa.array(earlier, pa.string())))
 
 
 def lines_table(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
