@@ -40,10 +40,28 @@ def _quote(strings: pa.Array) -> pa.Array:
 
 
 def _decimal_text(values: pa.Array) -> pa.Array:
-    text = pc.cast(values, pa.string())
-    trimmed = pc.utf8_rtrim(pc.utf8_rtrim(text, "0"), ".")
-    zero = pc.equal(values, pa.scalar(Decimal(0), values.type))
-    return pc.if_else(zero, "0", trimmed)
+    """Plain decimal notation without trailing zeros (`-0.0000000001`, `8400.5`, `0`).
+
+    Built from the unscaled integer's digits: Arrow writes a small decimal in scientific notation
+    (`1E-10`), which is neither canonical nor safe to trim.
+    """
+    kind = values.type
+    scale = kind.scale
+    magnitude = pc.abs(values)
+    unscaled = pa.Array.from_buffers(
+        pa.decimal128(kind.precision, 0), len(magnitude), magnitude.buffers(), offset=magnitude.offset
+    )
+    digits = pc.cast(unscaled, pa.string())
+    if scale > 0:
+        digits = pc.utf8_lpad(digits, width=scale + 1, padding="0")
+        whole = pc.utf8_slice_codeunits(digits, 0, -scale)
+        fraction = pc.utf8_rtrim(pc.utf8_slice_codeunits(digits, -scale), "0")
+        dotted = pc.binary_join_element_wise(whole, ".", fraction, "")
+        digits = pc.if_else(pc.equal(fraction, ""), whole, dotted)
+    signed = pc.if_else(
+        pc.less(values, pa.scalar(Decimal(0), kind)), pc.binary_join_element_wise("-", digits, ""), digits
+    )
+    return pc.if_else(pc.equal(values, pa.scalar(Decimal(0), kind)), "0", signed)
 
 
 def encode(column: pa.Array | pa.ChunkedArray, raw: bool = False) -> pa.Array:
