@@ -120,3 +120,64 @@ def calc_postgres(ctx: Context) -> Measurement:
 def calc_month_sqlite(ctx: Context) -> Measurement:
     """One month's incremental run from SQLite (2026-01, after the year was calculated)."""
     return Measurement(_spec(ctx).lines, _run(_sqlite_url(ctx), MONTH))
+
+
+#: The AE plans' crediting and measures written by hand as one DuckDB query: revenue splits, seats,
+#: a one-level rollup to the manager, and bookings, renewals and platform bookings per person and month.
+#: Not what the engine runs (no direct fallback, overlays, SDR deals and activities, FX, first-match
+#: precedence, explanations), but a lower bound for any relational engine doing this work.
+FLOOR_SQL = """
+with conforming as (
+  select opportunity_id from splits where kind = 'revenue' group by 1 having sum(percent) = 100
+),
+s as (
+  select opportunity_id, person_id, percent from splits
+  where kind = 'revenue' and person_id is not null
+    and opportunity_id in (select opportunity_id from conforming)
+),
+c as (
+  select s.person_id, tx.date, tx.kind, tx.amount * s.percent / 100 as amount, p.family
+  from tx join s on tx.opportunity_id = s.opportunity_id left join products p on p.product_id = tx.product_id
+  where tx.date >= DATE '2025-02-01' and tx.date < DATE '2026-02-01'
+),
+seated as (
+  select c.*, pa.plan, pa.version from c join pa on c.person_id = pa.person_id
+   and c.date >= pa.start_date and c.date < coalesce(pa.end_date, DATE '9999-12-31')
+),
+rolled as (
+  select a.manager_id as person_id, s.date, s.kind, s.amount, s.family, s.plan, s.version
+  from seated s join org a on a.person_id = s.person_id
+   and s.date >= a.start_date and s.date < coalesce(a.end_date, DATE '9999-12-31')
+  where a.role = 'ae'
+),
+everything as (select person_id, date, kind, amount, family, plan, version from seated
+               union all select * from rolled)
+select person_id, plan, version, year(date) * 12 + month(date) - 1 as month,
+  sum(case when kind in ('booking', 'cancellation') then amount end) as bookings,
+  sum(case when kind = 'renewal' then amount end) as renewals,
+  count(case when kind = 'booking' and family = 'Platform' then 1 end) as platform_bookings
+from everything group by all
+"""
+
+
+@case("calc_floor_sql", setup=_data)
+def calc_floor_sql(ctx: Context) -> Measurement:
+    """Reference: the AE plans' crediting and monthly measures as one hand-written DuckDB query."""
+    import duckdb
+
+    tables = read_tables(ctx.workdir / "data")
+    con = duckdb.connect()
+    for name, table in {
+        "tx": tables["transactions"],
+        "splits": tables["opportunity_splits"],
+        "products": tables["products"],
+        "pa": tables["plan_assignments"],
+        "org": tables["assignments"],
+    }.items():
+        con.register(name, table)
+    tries = []
+    for _ in range(3):
+        started = time.perf_counter()
+        con.sql(FLOOR_SQL).to_arrow_table()
+        tries.append(time.perf_counter() - started)
+    return Measurement(_spec(ctx).lines, min(tries), tuple(tries))
