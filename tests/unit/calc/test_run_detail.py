@@ -76,3 +76,22 @@ def test_without_detail_only_the_rows_read_one_by_one_are_kept(runs: tuple[CalcR
     )
     kept = set(summed.measure_credits["opportunity_id"].to_pylist())
     assert cancelled and cancelled <= kept
+
+
+def test_the_order_of_input_rows_changes_nothing(
+    inputs: CalcInputs, runs: tuple[CalcResult, CalcResult]
+) -> None:
+    """Byte-identical results may not depend on which row a thread happens to see first: the same
+    facts with every table's rows reversed pay exactly the same (a pick among tied rows would not)."""
+    from dataclasses import replace
+
+    import pyarrow as pa
+
+    def reversed_rows(table: pa.Table | None) -> pa.Table | None:
+        return None if table is None else table.take(pa.array(range(table.num_rows - 1, -1, -1)))
+
+    names = ["transactions", "opportunities", "opportunity_splits", "assignments", "plan_assignments"]
+    flipped = replace(inputs, **{n: reversed_rows(getattr(inputs, n)) for n in names})
+    again = calculate(flipped, PERIOD)
+    assert again.payout_lines.equals(runs[0].payout_lines)
+    assert again.measures.equals(runs[0].measures)
