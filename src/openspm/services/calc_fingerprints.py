@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def canonical_table(table: pa.Table, keys: Sequence[str] | None = None) -> pa.Table:
@@ -23,9 +24,19 @@ def canonical_table(table: pa.Table, keys: Sequence[str] | None = None) -> pa.Ta
     )
     if plain.num_rows > 0:  # even one row: `take` also settles the bytes under null slots
         order = list(keys) if keys else []
-        order += [n for n in plain.column_names if n not in order and _sortable(plain.schema.field(n))]
+        if not order or not _unique(plain, order):  # unique keys leave no ties for other columns to break
+            order += [n for n in plain.column_names if n not in order and _sortable(plain.schema.field(n))]
         plain = plain.sort_by([(n, "ascending") for n in order])
     return plain.combine_chunks()
+
+
+def _unique(table: pa.Table, keys: Sequence[str]) -> bool:
+    """Whether no two rows share their `keys` (a null key counts as a value that may repeat)."""
+    if len(keys) == 1:
+        distinct = pc.count_distinct(table.column(keys[0]), mode="all").as_py()
+    else:
+        distinct = table.group_by(list(keys), use_threads=False).aggregate([]).num_rows
+    return bool(distinct == table.num_rows)
 
 
 def _sortable(field: pa.Field) -> bool:
