@@ -215,7 +215,8 @@ def recorded_lines(
     payees = read_arrow(url, "calc_run_payees", ["run_id", "period", "person_id"])
     labels = sorted(set(payees.column("period").to_pylist()))
     if run_periods is not None:
-        labels = [label for label in labels if label in set(run_periods)]
+        named = set(run_periods)
+        labels = [label for label in labels if label in named]
     if before is not None:
         labels = [label for label in labels if calendar.parse(label).start < before.start]
     payees = payees.filter(pc.is_in(payees.column("period"), value_set=pa.array(labels, pa.string())))

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from openspm.engine.calc.inputs import CalcInputs
 from openspm.engine.calc.run import calculate
 from tests.unit.calc.builders import booking as tx
 from tests.unit.calc.builders import deal, make_inputs
@@ -461,31 +462,35 @@ clawback: {window_days: 90}
 """
 
 
+def _split_deal_team(manager_plan: str, transactions: list[dict[str, object]]) -> CalcInputs:
+    """P1 and P2 (plan SPLIT_AE) report to M1 (`manager_plan`); deal O1 is split 60/40 between them."""
+    return make_inputs(
+        plans=[SPLIT_AE, manager_plan],
+        plan_assignments=[seat("P1"), seat("P2"), seat("M1", name="mgr")],
+        transactions=transactions,
+        opportunities=[deal("O1", "P1")],
+        splits=[
+            {"opportunity_id": "O1", "person_id": "P1", "percent": "60", "kind": "revenue"},
+            {"opportunity_id": "O1", "person_id": "P2", "percent": "40", "kind": "revenue"},
+        ],
+        assignments=[
+            {"person_id": p, "role": "ae", "org_unit_id": "T", "manager_id": "M1", "start_date": "2024-01-01"}
+            for p in ("P1", "P2")
+        ],
+    )
+
+
 def test_clawback_of_a_split_deal_reverses_each_rolled_up_credit() -> None:
     """O1 (100,000, split 60/40 between P1 and P2, both managed by M1) booked in February and cancelled
     in March. M1 holds two credits of each row, one through each rep, and both are clawed back:
     February: team_comm 1 % × (60,000 + 40,000) = 1,000. March: −1 % × 60,000 − 1 % × 40,000 = −1,000.
     (Counting only one of the two cancellation credits would claw back 600 or 400, whichever came first.)
     """
-    org = [
-        {"person_id": p, "role": "ae", "org_unit_id": "T", "manager_id": "M1", "start_date": "2024-01-01"}
-        for p in ("P1", "P2")
+    transactions = [
+        tx("T1", "2025-02-10", "100000", opportunity_id="O1"),
+        tx("C1", "2025-03-05", "-100000", opportunity_id="O1", kind="cancellation"),
     ]
-    inputs = make_inputs(
-        plans=[SPLIT_AE, ROLLUP_MANAGER],
-        plan_assignments=[seat("P1"), seat("P2"), seat("M1", name="mgr")],
-        transactions=[
-            tx("T1", "2025-02-10", "100000", opportunity_id="O1"),
-            tx("C1", "2025-03-05", "-100000", opportunity_id="O1", kind="cancellation"),
-        ],
-        opportunities=[deal("O1", "P1")],
-        splits=[
-            {"opportunity_id": "O1", "person_id": "P1", "percent": "60", "kind": "revenue"},
-            {"opportunity_id": "O1", "person_id": "P2", "percent": "40", "kind": "revenue"},
-        ],
-        assignments=org,
-    )
-    result = calculate(inputs, "2025-Q1")
+    result = calculate(_split_deal_team(ROLLUP_MANAGER, transactions), "2025-Q1")
     got = amounts(result)
     assert got[("M1", "2025-02", "team_comm")] == Decimal(1000)
     assert got[("M1", "2025-03", "clawback")] == Decimal(-1000)
@@ -508,21 +513,7 @@ def test_per_transaction_rollup_of_a_split_deal_pays_each_credit_once() -> None:
     per_transaction = ROLLUP_MANAGER.replace(
         "    tiers_on: amount\n", "    tiers_on: amount\n    tier_basis: per_transaction\n"
     )
-    org = [
-        {"person_id": p, "role": "ae", "org_unit_id": "T", "manager_id": "M1", "start_date": "2024-01-01"}
-        for p in ("P1", "P2")
-    ]
-    inputs = make_inputs(
-        plans=[SPLIT_AE, per_transaction],
-        plan_assignments=[seat("P1"), seat("P2"), seat("M1", name="mgr")],
-        transactions=[tx("T1", "2025-02-10", "100000", opportunity_id="O1")],
-        opportunities=[deal("O1", "P1")],
-        splits=[
-            {"opportunity_id": "O1", "person_id": "P1", "percent": "60", "kind": "revenue"},
-            {"opportunity_id": "O1", "person_id": "P2", "percent": "40", "kind": "revenue"},
-        ],
-        assignments=org,
-    )
-    result = calculate(inputs, "2025-02")
+    transactions = [tx("T1", "2025-02-10", "100000", opportunity_id="O1")]
+    result = calculate(_split_deal_team(per_transaction, transactions), "2025-02")
     manager = sorted(r["amount"] for r in result.payout_lines.to_pylist() if r["person_id"] == "M1")
     assert manager == [Decimal(400), Decimal(600)]
