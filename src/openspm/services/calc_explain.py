@@ -151,7 +151,7 @@ def recompute(engine: Engine, person_id: str, period: str) -> list[Any]:
     """The engine's waterfalls for the person's lines of `period`, from the inputs as they are now."""
     from openspm.engine.calc.run import calculate, explain
 
-    inputs = load_inputs(engine, period)
+    inputs = load_inputs(engine, period, [person_id])  # only the rows that can credit them
     return explain(calculate(inputs, period, payees=[person_id]), person_id)
 
 

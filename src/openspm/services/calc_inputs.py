@@ -8,10 +8,10 @@ lines of the latest run that computed that person (see `recorded_lines`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,10 +22,11 @@ from openspm.domain.periods import FiscalCalendar, Period, PeriodKind
 from openspm.domain.plans import Plan
 from openspm.domain.plans.model import MeasureSource, PeriodType
 from openspm.engine.calc.inputs import CalcInputs
+from openspm.engine.calc.reach import has_territory_rules, paid_people, reaching, territory_accounts
 from openspm.engine.calc.tables import MONEY, PAYOUT_LINES
 from openspm.services import company
 from openspm.services.plans import validate_source
-from openspm.store.columnar import read_arrow
+from openspm.store.columnar import MAX_IN_VALUES, read_arrow
 from openspm.store.models import CalcRunPayee, PayoutLineRow, PlanAssignmentRow, PlanVersion
 
 #: Fact tables a calculation reads whole (they are small beside transactions, or needed as of any date).
@@ -88,9 +89,10 @@ def load_inputs(
 
     Facts are read from the start of the plan period containing the earliest day computed (the quarter
     of a quarterly plan, the fiscal year of an annual one), less the longest clawback window, to the end
-    of `period`. `payees` does not narrow the facts: crediting, rollups and overrides need everyone's.
+    of `period`. With `payees`, the transactions, deals, splits and activities read are those that can
+    credit them or the teams they are paid on (`engine.calc.reach.reaching`), looked up by person,
+    deal and account instead of read whole.
     """
-    del payees  # every payee's facts are needed (a manager's rollup reads the team's deals)
     with engine.connect() as conn:
         settings = company.get_settings(conn)
         calendar = settings.calendar
@@ -103,21 +105,107 @@ def load_inputs(
             prior = lines_before(recorded, target, calendar)
     start = facts_start(calendar, plans.values(), first_day)
     url = store_url(engine)
-    facts = {name: _read(url, name) for name in WHOLE}
-    transactions = _read(url, "transactions", date_column="date", start=start, end=target.end)
-    activities = None
-    if any(m.source is MeasureSource.ACTIVITIES for p in plans.values() for m in p.measures):
-        activities = _read(url, "activities", date_column="occurred_at", start=start, end=target.end)
-    return CalcInputs(
+    wants_activities = any(m.source is MeasureSource.ACTIVITIES for p in plans.values() for m in p.measures)
+    small = {name: _read(url, name) for name in WHOLE if name not in FACTS}
+    facts = _facts(url, plans, small, assignments, payees, wants_activities, start=start, end=target.end)
+    inputs = CalcInputs(
         calendar=calendar,
         base_currency=settings.base_currency,
         plans=plans,
         plan_assignments=assignments,
-        transactions=transactions,
-        activities=activities,
         prior_lines=prior.drop_columns(["run_id", "run_period"]),
-        **facts,
+        opportunities=facts.opportunities,
+        opportunity_splits=facts.opportunity_splits,
+        transactions=facts.transactions,
+        activities=facts.activities,
+        **small,
     )
+    return inputs if payees is None else reaching(inputs, payees)
+
+
+#: The fact tables a run for named payees reads by person, deal and account instead of whole.
+FACTS = ("opportunities", "opportunity_splits")
+
+
+class _Facts(NamedTuple):
+    opportunities: pa.Table
+    opportunity_splits: pa.Table
+    transactions: pa.Table
+    activities: pa.Table | None
+
+
+def _facts(  # noqa: PLR0917 - what decides which fact rows to read
+    url: str,
+    plans: Mapping[tuple[str, int], Plan],
+    small: Mapping[str, pa.Table],
+    assignments: pa.Table,
+    payees: Sequence[str] | None,
+    wants_activities: bool,
+    *,
+    start: date,
+    end: date,
+) -> _Facts:
+    """Transactions, deals, splits and activities: all of them, or those that can reach `payees`."""
+    window = {"start": start, "end": end}
+    if payees is None:
+        return _Facts(
+            _read(url, "opportunities"),
+            _read(url, "opportunity_splits"),
+            _read(url, "transactions", date_column="date", **window),
+            _read(url, "activities", date_column="occurred_at", **window) if wants_activities else None,
+        )
+    org = small["assignments"]
+    people = sorted(paid_people(org, assignments, plans, payees))
+    deals = _read_in(url, "opportunities", "owner_id", people)
+    deal_ids = [*deals.column("opportunity_id").to_pylist()]
+    deal_ids += _read_in(url, "opportunity_splits", "person_id", people).column("opportunity_id").to_pylist()
+    tx = [_read_in(url, "transactions", "owner_id", people, date_column="date", **window)]
+    if has_territory_rules(plans):
+        accounts = sorted(territory_accounts(small["territories"], small["account_assignments"], people))
+        deal_ids += (
+            _read_in(url, "opportunities", "account_id", accounts).column("opportunity_id").to_pylist()
+        )
+        tx.append(_read_in(url, "transactions", "account_id", accounts, date_column="date", **window))
+    tx.append(
+        _read_in(url, "transactions", "opportunity_id", sorted(set(deal_ids)), date_column="date", **window)
+    )
+    transactions = _distinct(tx, "transaction_id")
+    activities = (
+        _read_in(url, "activities", "person_id", people, date_column="occurred_at", **window)
+        if wants_activities
+        else None
+    )
+    referred = set(deal_ids) | set(transactions.column("opportunity_id").drop_null().to_pylist())
+    if activities is not None:
+        referred |= set(activities.column("opportunity_id").drop_null().to_pylist())
+    wanted = sorted(referred)
+    return _Facts(
+        _read_in(url, "opportunities", "opportunity_id", wanted),
+        _read_in(url, "opportunity_splits", "opportunity_id", wanted),
+        transactions,
+        activities,
+    )
+
+
+def _read_in(url: str, name: str, column: str, values: Sequence[str], **window: Any) -> pa.Table:
+    """Rows of `name` whose `column` is one of `values`, looked up a slice of values at a time."""
+    size = MAX_IN_VALUES
+    parts = [
+        read_arrow(
+            url, name, list(ENTITY_BY_NAME[name].column_names), where={column: values[i : i + size]}, **window
+        )
+        for i in range(0, len(values), size)
+    ]
+    return pa.concat_tables(parts) if parts else _read(url, name, where={column: []})
+
+
+def _distinct(parts: list[pa.Table], key: str) -> pa.Table:
+    """The rows of `parts`, each `key` once (the first part's row wins)."""
+    out = parts[0]
+    for part in parts[1:]:
+        seen = pc.is_in(part.column(key), value_set=out.column(key).combine_chunks())
+        out = pa.concat_tables([out, part.filter(pc.invert(seen))])
+    return out
 
 
 def _read(url: str, name: str, **window: Any) -> pa.Table:

@@ -39,6 +39,7 @@ from openspm.engine.calc.explain import Waterfall, explain_person, payout_table
 from openspm.engine.calc.inputs import CalcInputs
 from openspm.engine.calc.measures import Detail, credit_and_measure, monthly_expr
 from openspm.engine.calc.payout import KEY, latest_quotas, measure_grid, plan_measures, plan_policies, seats
+from openspm.engine.calc.reach import reaching
 from openspm.engine.calc.schedule import Step, bucket_table, plan_steps, steps_table, window_of
 from openspm.engine.calc.tables import CREDITS, EXACT, MEASURE_CREDITS, PAYOUT_LINES
 from openspm.engine.calc.tiers import exact, lit
@@ -78,6 +79,10 @@ def calculate(
 ) -> CalcResult:
     """Credits, measures and payout lines of every pay period that ends inside `period`.
 
+    With `payees`, the run reads only the rows that can credit them or the people below them
+    (`reach.reaching`) and pays them exactly what a run for everyone would: a rep's run reads the rep's
+    deals, not the company's.
+
     `detail` (default: when `payees` are named) keeps every credit and measure credit of the payees in
     the result, which explanations list. Without it the run reads the measure credits as monthly totals
     and the result's `credits` is empty and its `measure_credits` hold only the rows the calculation
@@ -86,6 +91,8 @@ def calculate(
     """
     con = backend or ibis.duckdb.connect()
     run = inputs.calendar.parse(period)
+    if payees is not None:
+        inputs = reaching(inputs, payees)  # only the rows that can credit them (or their teams)
     plans = sorted(inputs.plans.values(), key=lambda p: (p.name, p.version))
     lookback = max((p.clawback.window_days for p in plans if p.clawback is not None), default=0)
     steps = [s for plan in plans for s in plan_steps(plan, inputs.calendar, run, lookback)]
