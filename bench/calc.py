@@ -11,16 +11,21 @@ import time
 
 from bench import Context, Measurement, case
 from openspm.services.calc_bench import (
+    LATE_BOOKING,
     POSTGRES_ADMIN_URL,
     Spec,
+    add_late_booking,
     create_postgres,
     drop_postgres,
+    incremental_run,
     load_store,
     month_of,
     read_tables,
     synthetic_inputs,
+    team_lead,
     write_synthetic,
 )
+from openspm.store.db import make_engine
 
 PAYEES = 10_000
 LINES = 10_000_000
@@ -104,6 +109,17 @@ def calc_engine_month(ctx: Context) -> Measurement:
     return Measurement(_spec(ctx).lines, time.perf_counter() - started)
 
 
+@case("calc_engine_manager", setup=_data)
+def calc_engine_manager(ctx: Context) -> Measurement:
+    """Engine only: the month for one first-line manager (their team's rows: rollup and override)."""
+    from openspm.engine.calc.run import calculate
+
+    inputs = synthetic_inputs(read_tables(ctx.workdir / "data"))
+    started = time.perf_counter()
+    calculate(inputs, MONTH, payees=[team_lead(inputs)])
+    return Measurement(_spec(ctx).lines, time.perf_counter() - started)
+
+
 @case("calc_sqlite", setup=_sqlite_store)
 def calc_sqlite(ctx: Context) -> Measurement:
     """End to end from SQLite: run_calculation of FY2026 (read the store, calculate, record the lines)."""
@@ -118,8 +134,30 @@ def calc_postgres(ctx: Context) -> Measurement:
 
 @case("calc_month_sqlite", setup=_calculated_sqlite_store)
 def calc_month_sqlite(ctx: Context) -> Measurement:
-    """One month's incremental run from SQLite (2026-01, after the year was calculated)."""
+    """The month-end close from SQLite: 2026-01 for everyone, after the year was calculated."""
     return Measurement(_spec(ctx).lines, _run(_sqlite_url(ctx), MONTH))
+
+
+def _late_booking_store(ctx: Context) -> None:
+    """The calculated store, then a late booking dated in the month: the change to recalculate for."""
+    _calculated_sqlite_store(ctx)
+    engine = make_engine(_sqlite_url(ctx))
+    try:
+        add_late_booking(engine, MONTH)
+    finally:
+        engine.dispose()
+
+
+@case("calc_incremental_sqlite", setup=_late_booking_store)
+def calc_incremental_sqlite(ctx: Context) -> Measurement:
+    """One month's incremental run from SQLite: the people a late booking can affect, and their month."""
+    engine = make_engine(_sqlite_url(ctx))
+    try:
+        started = time.perf_counter()
+        incremental_run(engine, MONTH, LATE_BOOKING)
+        return Measurement(_spec(ctx).lines, time.perf_counter() - started)
+    finally:
+        engine.dispose()
 
 
 #: The AE plans' crediting and measures written by hand as one DuckDB query: revenue splits, seats,

@@ -122,3 +122,17 @@ def test_plan_diff_against_a_period_shows_each_persons_cost(spm) -> None:  # typ
     assert rows["P-AE1"] == ["4032.70 USD", "4032.70 USD", "0.00 USD"]
     assert rows["P-AE2"] == ["2160.00 USD", "0.00 USD", "-2160.00 USD"]
     assert rows["total"] == ["6192.70 USD", "4032.70 USD", "-2160.00 USD"]
+
+
+def test_bench_calc_measures_the_year_the_month_and_an_incremental_run() -> None:
+    """`spm bench calc` at a tiny size: every timing is there, and the late booking affected someone."""
+    result = CliRunner().invoke(
+        app,
+        ["bench", "calc", "--payees", "24", "--lines", "3000", "--store", "sqlite", "--format", "json"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    measured = json.loads(result.output)
+    assert {"end_to_end_s", "month_s", "incremental_s", "peak_mb"} <= set(measured)
+    assert measured["payout_lines"] > 0
+    assert 1 <= measured["incremental_payees"] < 24

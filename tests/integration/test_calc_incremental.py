@@ -17,13 +17,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, insert, select, update
 
+from openspm.engine.calc.reach import reaching
 from openspm.services import calc, plans
 from openspm.services.calc_impact import Change, affected_payees
+from openspm.services.calc_inputs import load_inputs
 from openspm.services.calc_results import current_payouts
 from openspm.services.imports import import_directory
 from openspm.store.db import make_engine
@@ -210,3 +213,32 @@ def test_affected_payees_follow_credits_territories_and_the_management_chain(sto
         assert affected_payees(conn, Change(people=["P-SE"])) == {"P-SE"}
         assert affected_payees(conn, Change(plans=["first_line_manager"])) == {"P-MGR"}
         assert affected_payees(conn, Change(plans=["account_executive"])) == {"P-AE1", "P-AE2", "P-MGR"}
+
+
+def _rows(table: pa.Table | None) -> list[tuple[object, ...]]:
+    assert table is not None
+    return sorted(tuple(r.values()) for r in table.to_pylist())
+
+
+@pytest.mark.parametrize("payees", [["P-AE1"], ["P-MGR"], ["P-AE2", "P-NOBODY"]])
+def test_a_run_for_some_people_reads_from_the_store_the_rows_the_engine_keeps(
+    store: Engine, payees: list[str]
+) -> None:
+    """Looked up by person, deal and account: exactly what narrowing everything in Arrow keeps (the
+    manager's plan credits territories, so the account lookups run too)."""
+    everything = load_inputs(store, "2025-03")
+    expected = reaching(everything, payees)
+    narrowed = load_inputs(store, "2025-03", payees)
+    for name in ("transactions", "opportunities", "opportunity_splits", "plan_assignments", "prior_lines"):
+        assert _rows(getattr(narrowed, name)) == _rows(getattr(expected, name)), name
+    for name in ("assignments", "territories", "account_assignments", "quotas", "fx_rates"):
+        assert _rows(getattr(narrowed, name)) == _rows(getattr(everything, name)), name
+    assert narrowed.transactions.num_rows > 0
+
+
+def test_a_changed_account_affects_every_owner_of_its_territories_and_their_managers(store: Engine) -> None:
+    """A1 was in TR-EAST-1 (P-AE1) until July, then in TR-EAST-2 (P-AE2), whatever its transactions'
+    dates; A2 was only ever in TR-EAST-2. Both owners report to P-MGR."""
+    with store.connect() as conn:
+        assert affected_payees(conn, Change(accounts=["A1"])) == {"P-AE1", "P-AE2", "P-MGR"}
+        assert affected_payees(conn, Change(accounts=["A2"])) == {"P-AE2", "P-MGR"}

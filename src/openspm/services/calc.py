@@ -37,6 +37,7 @@ from openspm.services.calc_inputs import (
     RECORDED_LINES,
     lines_before,
     load_inputs,
+    paid_in_store,
     plan_sources,
     recorded_lines,
     with_prior,
@@ -150,7 +151,11 @@ def run_calculation(
         target = parse_period(calendar, period)
         refuse_closed(conn, target.label)
         closed = closed_periods(conn, calendar, target, lookback_months)
-        current = recorded_lines(conn, calendar=calendar)  # read once: history, deltas and prior lines
+        # whose earlier lines the run reads: everyone's, or the people's and the teams they are paid on
+        whose = (
+            None if people is None else paid_in_store(conn, people, _first_day(closed, target), target.end)
+        )
+        current = recorded_lines(conn, calendar=calendar, people=whose)  # read once: history, deltas, prior
         recorded = lines_before(current, target, calendar)
         elsewhere = _recorded_deltas(current, exclude=target.label)
         earlier_payees = _payees_of(conn, target.label)
@@ -194,6 +199,10 @@ def run_calculation(
     summary = _record(engine, summary, covered, by=by, options=_options(people, lookback_months, closed))
     report("done", steps, steps)
     return summary
+
+
+def _first_day(closed: Sequence[Period], target: Period) -> date:
+    return min([target.start, *(c.start for c in closed)])
 
 
 # --- lines as history -----------------------------------------------------------------------------------

@@ -5,9 +5,11 @@
 The data (`demo.synthetic.generate_synthetic`: the demo plans, N payees, M credited lines over a year) is
 generated — and for `sqlite`/`postgresql` loaded into a scratch store — in a child process, and handed
 over as Arrow IPC files, so the peak memory reported is that of the measured work: engine-only reads
-the files memory-mapped and runs `engine.calc.run.calculate`; the store modes run
-`services.calc.run_calculation` (read the store, calculate, record the lines) for the period, then once
-more for one month (the incremental run a month-end close does).
+the files memory-mapped and runs `engine.calc.run.calculate` for the period, its last month, and that
+month for one first-line manager (whose run reads their team's rows); the store modes run
+`services.calc.run_calculation` (read the store, calculate, record the lines) for the period, then for
+the month (a month-end close for everyone), then add a late booking and recalculate the month for the
+people it can affect (`calc_impact.affected_payees`: an incremental run).
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import create_engine, select, text
+import pyarrow.compute as pc
+from sqlalchemy import Engine, create_engine, insert, select, text
 
 from openspm.demo.compensation import demo_plans, plan_sources
 from openspm.demo.synthetic import FISCAL_YEAR_START_MONTH, generate_synthetic
@@ -37,10 +41,11 @@ from openspm.domain.periods import FiscalCalendar, PeriodKind
 from openspm.engine.calc.inputs import CalcInputs
 from openspm.services import company
 from openspm.services.plans import publish_plan
+from openspm.services.reporting import rebuild_reporting_lines
 from openspm.store.bulk import insert_arrow
 from openspm.store.db import make_engine
 from openspm.store.migrate import upgrade
-from openspm.store.models import PlanVersion
+from openspm.store.models import PlanVersion, Transaction
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "SPM_BENCH_POSTGRES_URL",
@@ -108,6 +113,7 @@ def load_store(url: str, tables: dict[str, pa.Table]) -> None:
             for name, source in plan_sources().items():
                 publish_plan(conn, source, actor=BY, file=name)
             insert_arrow(conn, "plan_assignments", _with_version_ids(conn, tables[PLAN_ASSIGNMENTS_FILE]))
+            rebuild_reporting_lines(conn)  # as an import of assignments does (affected_payees reads them)
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM (ANALYZE)")  # as autovacuum would after a load
@@ -212,8 +218,14 @@ def peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def team_lead(inputs: CalcInputs) -> str:
+    """The first first-line manager on a plan that rolls up a team (a payee whose run reads a team)."""
+    managers = inputs.plan_assignments.filter(pc.equal(inputs.plan_assignments["plan"], "first_line_manager"))
+    return str(min(managers.column("person_id").to_pylist()))
+
+
 def measure_engine(folder: Path, period: str, month: str) -> dict[str, Any]:
-    """Engine only: calculate the period, then the month, from the memory-mapped synthetic tables."""
+    """Engine only: calculate the period, the month, and the month for one manager (and their team)."""
     from openspm.engine.calc.run import calculate  # on first use: every `spm` command imports this module
 
     inputs = synthetic_inputs(read_tables(folder))
@@ -223,15 +235,54 @@ def measure_engine(folder: Path, period: str, month: str) -> dict[str, Any]:
     started = time.perf_counter()
     calculate(inputs, month)
     month_s = time.perf_counter() - started
+    started = time.perf_counter()
+    calculate(inputs, month, payees=[team_lead(inputs)])
+    payee_s = time.perf_counter() - started
     return {
         "engine_s": round(engine_s, 3),
         "month_s": round(month_s, 3),
+        "manager_month_s": round(payee_s, 3),
         "payout_lines": result.payout_lines.num_rows,
     }
 
 
+LATE_BOOKING = "LATE-BOOKING-1"
+
+
+def add_late_booking(engine: Engine, month: str) -> str:
+    """A booking dated in `month` on the deal of the month's first booking (a change to recalculate for)."""
+    calendar = FiscalCalendar(FISCAL_YEAR_START_MONTH)
+    target = calendar.parse(month)
+    with engine.begin() as conn:
+        tx = Transaction
+        first = conn.execute(
+            select(tx.date, tx.currency, tx.opportunity_id, tx.account_id, tx.product_id, tx.owner_id)
+            .where(tx.kind == "booking", tx.date >= target.start, tx.date < target.end)
+            .order_by(tx.transaction_id)
+            .limit(1)
+        ).one()
+        conn.execute(
+            insert(tx).values(
+                transaction_id=LATE_BOOKING, kind="booking", amount=Decimal(1000), **first._asdict()
+            )
+        )
+    return LATE_BOOKING
+
+
+def incremental_run(engine: Engine, month: str, transaction_id: str) -> int:
+    """Recalculate `month` for the people a changed transaction can affect; how many they were."""
+    from openspm.services.calc import run_calculation
+    from openspm.services.calc_impact import Change, affected_payees
+
+    with engine.connect() as conn:
+        people = sorted(affected_payees(conn, Change(transactions=[transaction_id])))
+    run_calculation(engine, month, payees=people, by=BY)
+    return len(people)
+
+
 def measure_store(url: str, period: str, month: str) -> dict[str, Any]:
-    """End to end: `run_calculation` of the period from the store (read, calculate, record), then a month."""
+    """End to end: `run_calculation` of the period from the store (read, calculate, record), the month,
+    and the month again for the people a late booking affects (an incremental run)."""
     from openspm.services.calc import run_calculation  # on first use, like the engine
 
     engine = make_engine(url)
@@ -242,11 +293,17 @@ def measure_store(url: str, period: str, month: str) -> dict[str, Any]:
         started = time.perf_counter()
         run_calculation(engine, month, by=BY)
         month_s = time.perf_counter() - started
+        late = add_late_booking(engine, month)
+        started = time.perf_counter()
+        affected = incremental_run(engine, month, late)
+        incremental_s = time.perf_counter() - started
     finally:
         engine.dispose()
     return {
         "end_to_end_s": round(end_to_end_s, 3),
         "month_s": round(month_s, 3),
+        "incremental_s": round(incremental_s, 3),
+        "incremental_payees": affected,
         "payout_lines": summary.lines,
     }
 

@@ -2,8 +2,9 @@
 
 `affected_payees(conn, change)` lists the people whose pay a change of facts can move — from the
 crediting dependencies: a transaction's owner, its deal's owner and split (revenue and overlay) people,
-the owner of the account's territory on the transaction date, the management chain of each of them as of
-that date (rollups, overrides), and the holders of a changed plan's assignments. Call it before and after
+the owner of the account's territory on the transaction date (for a changed account: of any territory it
+was ever in), the management chain of each of them as of that date (rollups, overrides; any date for a
+changed account's owners), and the holders of a changed plan's assignments. Call it before and after
 applying a change (a deal moved from one owner to another affects both) and run the calculation with
 `payees=` the union: the result equals a full recalculation (tests/integration/test_calc_incremental.py).
 
@@ -72,10 +73,9 @@ def affected_payees(conn: Connection, change: Change) -> set[str]:
             if r.account_id:
                 account_days.setdefault(r.account_id, set()).add(r.date)
     _opportunities(conn, opportunity_days, account_days, dated)
-    _territories(conn, account_days, dated)
-    people = {person for person, _ in dated} | set(change.people) | _plan_holders(conn, change.plans)
-    people |= _chains(conn, dated) | _ancestors(conn, set(change.people) | _plan_holders(conn, change.plans))
-    return people
+    undated = _territories(conn, account_days, dated, whole=set(change.accounts))
+    undated |= set(change.people) | _plan_holders(conn, change.plans)
+    return {person for person, _ in dated} | undated | _chains(conn, dated) | _ancestors(conn, undated)
 
 
 def _opportunities(
@@ -115,15 +115,14 @@ def _opportunities(
             dated.update((person, day) for day in on)
 
 
-def _territories(conn: Connection, account_days: dict[str, set[date]], dated: set[tuple[str, date]]) -> None:
-    """The owner of each account's territory on each date (and every date of the account's transactions)."""
+def _territories(
+    conn: Connection, account_days: dict[str, set[date]], dated: set[tuple[str, date]], *, whole: set[str]
+) -> set[str]:
+    """The owner of each account's territory on each of its dates (added to `dated`); for the accounts in
+    `whole` (changed themselves: any of their transactions may move) the owners of every territory they
+    were ever in, returned (their chains on any date count)."""
     if not account_days:
-        return
-    ids = list(account_days)
-    for tx in conn.execute(
-        select(Transaction.account_id, Transaction.date).where(Transaction.account_id.in_(ids))
-    ).all():
-        account_days[tx.account_id].add(tx.date)
+        return set()
     rows = conn.execute(
         select(
             AccountAssignment.account_id,
@@ -132,12 +131,16 @@ def _territories(conn: Connection, account_days: dict[str, set[date]], dated: se
             Territory.owner_id,
         )
         .join(Territory, Territory.territory_id == AccountAssignment.territory_id)
-        .where(AccountAssignment.account_id.in_(ids), Territory.owner_id.is_not(None))
+        .where(AccountAssignment.account_id.in_(list(account_days)), Territory.owner_id.is_not(None))
     ).all()
+    undated: set[str] = set()
     for r in rows:
+        if r.account_id in whole:
+            undated.add(r.owner_id)
         for day in account_days[r.account_id]:
             if r.start_date <= day and (r.end_date is None or day < r.end_date):
                 dated.add((r.owner_id, day))
+    return undated
 
 
 def _chains(conn: Connection, dated: Iterable[tuple[str, date]]) -> set[str]:

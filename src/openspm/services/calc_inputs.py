@@ -212,6 +212,14 @@ def _read(url: str, name: str, **window: Any) -> pa.Table:
     return read_arrow(url, name, list(ENTITY_BY_NAME[name].column_names), **window)
 
 
+def paid_in_store(conn: Connection, payees: Sequence[str], start: date, end: date) -> list[str]:
+    """Whose facts and recorded lines a run for `payees` over `[start, end)` reads: the payees and the
+    teams their plans roll up or override (`engine.calc.reach.paid_people`), from the store."""
+    plans, assignments = plans_in_force(conn, start, end)
+    org = read_arrow(store_url(conn.engine), "assignments", ["person_id", "manager_id"])
+    return sorted(paid_people(org, assignments, plans, payees))
+
+
 def facts_start(calendar: FiscalCalendar, plans: Iterable[Plan], first_day: date) -> date:
     """The first day whose facts can change a result from `first_day` on."""
     start = first_day
@@ -292,15 +300,18 @@ def recorded_lines(
     run_periods: Sequence[str] | None = None,
     calendar: FiscalCalendar,
     with_explanation: bool = False,
+    people: Sequence[str] | None = None,
 ) -> pa.Table:
-    """Current lines of run periods that start before `before` (or of the `run_periods` named).
+    """Current lines of run periods that start before `before` (or of the `run_periods` named), of
+    everyone or of the `people` named.
 
     Read column-wise (`store.columnar.read_arrow`, the committed state): a year of a large company is
     hundreds of thousands of lines, and every run reads them. For each run period and person the lines
     of the latest run that computed them are current (as `current_lines_query` selects in SQL).
     """
     url = store_url(conn.engine)
-    payees = read_arrow(url, "calc_run_payees", ["run_id", "period", "person_id"])
+    whose: dict[str, Sequence[str]] = {} if people is None else {"person_id": list(people)}
+    payees = read_arrow(url, "calc_run_payees", ["run_id", "period", "person_id"], where=whose)
     labels = sorted(set(payees.column("period").to_pylist()))
     if run_periods is not None:
         named = set(run_periods)
@@ -320,7 +331,7 @@ def recorded_lines(
     )
     runs = sorted({str(r) for r in heads.column("run_id").to_pylist()})
     columns = ["id", "run_id", *(n for n in PAYOUT_LINES.names if n != "explanation" or with_explanation)]
-    lines = read_arrow(url, "payout_lines", columns, where={"run_id": runs})
+    lines = read_arrow(url, "payout_lines", columns, where={"run_id": runs, **whose})
     lines = lines.join(heads, ["run_id", "person_id"], join_type="inner")
     lines = lines.sort_by(
         [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
@@ -54,6 +55,22 @@ def test_crediting_a_few_months_at_a_time_pays_the_same(
     assert windowed.payout_lines.equals(runs[0].payout_lines)
     assert windowed.measures.equals(runs[0].measures)
     assert windowed.measure_credits.num_rows == runs[0].measure_credits.num_rows
+
+
+def test_staging_the_credits_once_or_recomputing_them_pays_the_same(
+    inputs: CalcInputs, runs: tuple[CalcResult, CalcResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small run stages its credits and measure credits once; a large one recomputes them per query."""
+    assert inputs.transactions.num_rows <= measures.STAGE_ALL_LINES  # the fixture's runs staged them
+    monkeypatch.setattr(measures, "STAGE_ALL_LINES", 0)
+    recomputed = calculate(inputs, PERIOD)
+    assert recomputed.payout_lines.equals(runs[0].payout_lines)
+    assert recomputed.measures.equals(runs[0].measures)
+
+    def rows(t: pa.Table) -> pa.Table:
+        return t.sort_by([(n, "ascending") for n in t.column_names])
+
+    assert rows(recomputed.measure_credits).equals(rows(runs[0].measure_credits))
 
 
 def test_the_run_exercises_clawbacks_overrides_and_draws(runs: tuple[CalcResult, CalcResult]) -> None:

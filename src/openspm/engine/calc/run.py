@@ -37,7 +37,7 @@ from openspm.engine.calc import adjustments as adj
 from openspm.engine.calc import components as comp
 from openspm.engine.calc.explain import Waterfall, explain_person, payout_table
 from openspm.engine.calc.inputs import CalcInputs
-from openspm.engine.calc.measures import Detail, credit_and_measure, monthly_expr
+from openspm.engine.calc.measures import STAGE_ALL_LINES, Detail, credit_and_measure, monthly_expr
 from openspm.engine.calc.payout import KEY, latest_quotas, measure_grid, plan_measures, plan_policies, seats
 from openspm.engine.calc.reach import reaching
 from openspm.engine.calc.schedule import Step, bucket_table, plan_steps, steps_table, window_of
@@ -106,7 +106,8 @@ def calculate(
     staged = credit_and_measure(
         inputs, window[0], window[1], scope, plans=plans, backend=backend, detail=wanted
     )
-    gc.collect()  # crediting's intermediate tables sit in reference cycles (see measures._credit_window)
+    if inputs.transactions.num_rows > STAGE_ALL_LINES:
+        gc.collect()  # crediting's intermediate tables sit in reference cycles (see measures._credit_window)
     credits = staged.credits.select(CREDITS.names).cast(CREDITS)
     mc = staged.measure_credits.select(MEASURE_CREDITS.names).cast(MEASURE_CREDITS)
     keep = Stages(con)
