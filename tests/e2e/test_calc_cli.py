@@ -136,3 +136,12 @@ def test_bench_calc_measures_the_year_the_month_and_an_incremental_run() -> None
     assert {"end_to_end_s", "month_s", "incremental_s", "peak_mb"} <= set(measured)
     assert measured["payout_lines"] > 0
     assert 1 <= measured["incremental_payees"] < 24
+
+
+def test_plan_assign_takes_a_draw_of_the_person_s_own(spm) -> None:  # type: ignore[no-untyped-def]
+    """(Last in this module: P-SE joins the AE plan, which would change the totals above.)"""
+    args = ["plan", "assign", "P-SE", "account_executive", "--version", "1", "--from", "2025-01-01"]
+    args += ["--to", "2025-07-01", "--target-incentive", "50000"]
+    assert "--draw and --draw-periods go together" in spm(*args, "--draw", "2000", code=1)
+    out = spm(*args, "--draw", "2000", "--draw-periods", "3", "--draw-kind", "non_recoverable")
+    assert "own non_recoverable draw 2000 × 3" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -94,3 +95,30 @@ def test_assignments_are_effective_dated_and_checked(company: Engine) -> None:
     with company.connect() as conn:
         assert plans.assignments_of(conn, "P-AE1") == [h1, h2]
         assert plans.assignments_of(conn, "P-AE2") == []
+
+
+def test_an_assignment_s_own_draw_is_stored_audited_and_paid(company: Engine) -> None:
+    """P-AE2 joins v1 (which has no draw) with a recoverable draw of 2,500 a month for 3 months. January
+    has no bookings in the small company, so the January run pays the whole draw."""
+    from openspm.domain.plans.model import Draw, DrawKind
+    from openspm.services import calc
+    from openspm.services.calc_results import current_payouts
+
+    v1 = publish(company, "ae_2025_v1.yaml")
+    own = Draw(kind=DrawKind.RECOVERABLE, amount=Decimal(2500), periods=3)
+    mine = plans.Assignment(
+        "P-AE2", v1.name, 1, date(2025, 1, 1), date(2025, 7, 1), Decimal(60000), "USD", own
+    )
+    with company.begin() as conn:
+        plans.assign_plan(conn, mine, actor="revops")
+    with company.connect() as conn:
+        assert plans.assignments_of(conn, "P-AE2") == [mine]
+        after = conn.execute(
+            text("SELECT after FROM audit_events WHERE action = 'plan.assign' ORDER BY id DESC")
+        ).scalar_one()
+    recorded = after if isinstance(after, dict) else json.loads(after)  # PostgreSQL hands back JSON
+    assert recorded["draw"] == {"kind": "recoverable", "amount": "2500", "periods": 3}
+    calc.run_calculation(company, "2025-01", by="ops")
+    with company.connect() as conn:
+        lines = [(x.person_id, x.component, x.amount) for x in current_payouts(conn, period="2025-01")]
+    assert ("P-AE2", "draw", Decimal("2500.00")) in lines

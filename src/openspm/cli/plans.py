@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from openspm.domain.errors import OpenSPMError
+from openspm.domain.errors import InvalidRequest, OpenSPMError
 from openspm.domain.plans import Plan, PlanValidation, diff_plans
+from openspm.domain.plans.model import Draw, DrawKind
 from openspm.engine.expressions import filter_problems
 from openspm.ingest.plans import read_plan_file
 from openspm.services import plans as plan_service
@@ -166,11 +167,25 @@ def assign(
     end: str | None = typer.Option(None, "--to", help="First day no longer on the plan (exclusive)."),
     target_incentive: str = typer.Option(..., help="Variable pay at 100 % attainment, e.g. 60000."),
     currency: str = typer.Option("USD", help="Currency of the target incentive."),
+    draw: str | None = typer.Option(
+        None, help="The person's own draw per pay period (plan currency), replacing the plan's draw."
+    ),
+    draw_periods: int | None = typer.Option(None, help="How many pay periods the draw runs (with --draw)."),
+    draw_kind: DrawKind = typer.Option(
+        DrawKind.RECOVERABLE, help="recoverable (recovered from later earnings) or non_recoverable."
+    ),
     actor: str = typer.Option("cli", help="Who is assigning (audit log)."),
 ) -> None:
-    """Put a person on a plan version over [from, to) with a target incentive."""
+    """Put a person on a plan version over [from, to) with a target incentive (and a draw of their own)."""
 
     try:
+        if (draw is None) != (draw_periods is None):
+            raise InvalidRequest("--draw and --draw-periods go together")
+        own = (
+            Draw(kind=draw_kind, amount=Decimal(draw), periods=draw_periods)
+            if draw is not None and draw_periods is not None
+            else None
+        )
         assignment = plan_service.Assignment(
             person,
             plan,
@@ -179,10 +194,15 @@ def assign(
             date.fromisoformat(end) if end else None,
             Decimal(target_incentive),
             currency.upper(),
+            own,
         )
         with ctx.obj.engine.begin() as conn:
             plan_service.assign_plan(conn, assignment, actor=actor)
     except (OpenSPMError, ValueError, InvalidOperation) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"{person} on {plan} v{version} from {start}" + (f" to {end}" if end else ""))
+    typer.echo(
+        f"{person} on {plan} v{version} from {start}"
+        + (f" to {end}" if end else "")
+        + (f", own {draw_kind.value} draw {draw} × {draw_periods}" if draw else "")
+    )

@@ -215,16 +215,19 @@ def _target_incentive(role: str, segment: str | None) -> Decimal:
 def assignment_table(rows: Iterable[DemoPlanAssignment]) -> pa.Table:
     """The rows as a table with the calculation's `PLAN_ASSIGNMENTS` schema."""
     rows = list(rows)
-    return pa.table(
-        {
-            "person_id": [r.person_id for r in rows],
-            "plan": [r.plan for r in rows],
-            "version": [r.version for r in rows],
-            "start_date": [r.start for r in rows],
-            "end_date": [r.end for r in rows],
-            "target_incentive": [r.target_incentive for r in rows],
-            "currency": [r.currency for r in rows],
-        },
+    return pa.Table.from_pylist(
+        [
+            {
+                "person_id": r.person_id,
+                "plan": r.plan,
+                "version": r.version,
+                "start_date": r.start,
+                "end_date": r.end,
+                "target_incentive": r.target_incentive,
+                "currency": r.currency,
+            }
+            for r in rows
+        ],
         schema=PLAN_ASSIGNMENTS,
     )
 

@@ -46,7 +46,7 @@ from openspm.demo.columns import (
 from openspm.demo.compensation import CURRENCY, ROLE_PLANS, plans_in_turn
 from openspm.domain.canonical import ENTITIES
 from openspm.domain.periods import FiscalCalendar, Period, PeriodKind
-from openspm.engine.calc.inputs import PLAN_ASSIGNMENTS
+from openspm.engine.calc.inputs import plan_assignments_table
 
 FISCAL_YEAR_START_MONTH = 2
 TEAM_ROLES = ("manager", *("ae",) * 8, "sdr", "sdr", "se")
@@ -281,17 +281,18 @@ def _plan_assignments(org: _Org, person_ids: pa.Array, year: Period) -> pa.Table
                 continue
             n = len(people)
             parts.append(
-                pa.table(
-                    {
-                        "person_id": pc.take(person_ids, pa.array(people)),
-                        "plan": pa.repeat(pa.scalar(plan.name), n),
-                        "version": pa.repeat(pa.scalar(plan.version, pa.int32()), n),
-                        "start_date": pa.repeat(pa.scalar(start, pa.date32()), n),
-                        "end_date": pa.repeat(pa.scalar(end, pa.date32()), n),
-                        "target_incentive": money(ti * 100),
-                        "currency": pa.repeat(pa.scalar(CURRENCY), n),
-                    },
-                    schema=PLAN_ASSIGNMENTS,
+                plan_assignments_table(
+                    pa.table(
+                        {
+                            "person_id": pc.take(person_ids, pa.array(people)),
+                            "plan": pa.repeat(pa.scalar(plan.name), n),
+                            "version": pa.repeat(pa.scalar(plan.version, pa.int32()), n),
+                            "start_date": pa.repeat(pa.scalar(start, pa.date32()), n),
+                            "end_date": pa.repeat(pa.scalar(end, pa.date32()), n),
+                            "target_incentive": money(ti * 100),
+                            "currency": pa.repeat(pa.scalar(CURRENCY), n),
+                        }
+                    )
                 )
             )
     return pa.concat_tables(parts).combine_chunks()

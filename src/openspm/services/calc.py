@@ -39,6 +39,7 @@ from openspm.services.calc_inputs import (
     load_inputs,
     paid_in_store,
     plan_sources,
+    plans_in_force,
     recorded_lines,
     with_prior,
 )
@@ -151,10 +152,9 @@ def run_calculation(
         target = parse_period(calendar, period)
         refuse_closed(conn, target.label)
         closed = closed_periods(conn, calendar, target, lookback_months)
+        in_force = plans_in_force(conn, _first_day(closed, target), target.end)
         # whose earlier lines the run reads: everyone's, or the people's and the teams they are paid on
-        whose = (
-            None if people is None else paid_in_store(conn, people, _first_day(closed, target), target.end)
-        )
+        whose = None if people is None else paid_in_store(conn, people, in_force)
         current = recorded_lines(conn, calendar=calendar, people=whose)  # read once: history, deltas, prior
         recorded = lines_before(current, target, calendar)
         elsewhere = _recorded_deltas(current, exclude=target.label)
@@ -162,7 +162,12 @@ def run_calculation(
     steps = len(closed) + 3
     report("reading inputs", 0, steps)
     inputs = load_inputs(
-        engine, target.label, people, since=closed[0].start if closed else None, recorded=current
+        engine,
+        target.label,
+        people,
+        since=closed[0].start if closed else None,
+        recorded=current,
+        in_force=in_force,
     )
     history, deltas = recorded, []
     for done, corrected in enumerate(closed, start=1):

@@ -21,9 +21,9 @@ from openspm.domain.canonical import ENTITY_BY_NAME
 from openspm.domain.periods import FiscalCalendar, Period, PeriodKind
 from openspm.domain.plans import Plan
 from openspm.domain.plans.model import MeasureSource, PeriodType
-from openspm.engine.calc.inputs import CalcInputs
+from openspm.engine.calc.inputs import PLAN_ASSIGNMENTS, CalcInputs
 from openspm.engine.calc.reach import has_territory_rules, paid_people, reaching, territory_accounts
-from openspm.engine.calc.tables import MONEY, PAYOUT_LINES
+from openspm.engine.calc.tables import PAYOUT_LINES
 from openspm.services import company
 from openspm.services.plans import validate_source
 from openspm.store.columnar import MAX_IN_VALUES, read_arrow
@@ -41,18 +41,6 @@ WHOLE = (
     "quotas",
     "fx_rates",
     "people",
-)
-
-PLAN_ASSIGNMENTS = pa.schema(
-    [
-        ("person_id", pa.string()),
-        ("plan", pa.string()),
-        ("version", pa.int32()),
-        ("start_date", pa.date32()),
-        ("end_date", pa.date32()),
-        ("target_incentive", MONEY),
-        ("currency", pa.string()),
-    ]
 )
 
 #: Recorded lines carry the run they came from and the run's period besides the engine's columns.
@@ -82,10 +70,12 @@ def load_inputs(
     *,
     since: date | None = None,
     recorded: pa.Table | None = None,
+    in_force: InForce | None = None,
 ) -> CalcInputs:
     """Everything a calculation of `period` (and, with `since`, of every period from then on) reads.
 
-    `recorded`: the current lines (`recorded_lines`), when the caller has read them already.
+    `recorded`: the current lines (`recorded_lines`), when the caller has read them already; `in_force`:
+    `plans_in_force` from the first day computed to the period's end, likewise.
 
     Facts are read from the start of the plan period containing the earliest day computed (the quarter
     of a quarterly plan, the fiscal year of an annual one), less the longest clawback window, to the end
@@ -93,21 +83,24 @@ def load_inputs(
     credit them or the teams they are paid on (`engine.calc.reach.reaching`), looked up by person,
     deal and account instead of read whole.
     """
+    url = store_url(engine)
+    small = {name: _read(url, name) for name in WHOLE if name not in FACTS}
     with engine.connect() as conn:
         settings = company.get_settings(conn)
         calendar = settings.calendar
         target = calendar.parse(period)
         first_day = min(since or target.start, target.start)
-        plans, assignments = plans_in_force(conn, first_day, target.end)
+        plans, assignments = in_force or plans_in_force(conn, first_day, target.end)
+        whose = (
+            None if payees is None else sorted(paid_people(small["assignments"], assignments, plans, payees))
+        )
         if recorded is None:
-            prior = recorded_lines(conn, before=target, calendar=calendar)
+            prior = recorded_lines(conn, before=target, calendar=calendar, people=whose)
         else:
             prior = lines_before(recorded, target, calendar)
     start = facts_start(calendar, plans.values(), first_day)
-    url = store_url(engine)
     wants_activities = any(m.source is MeasureSource.ACTIVITIES for p in plans.values() for m in p.measures)
-    small = {name: _read(url, name) for name in WHOLE if name not in FACTS}
-    facts = _facts(url, plans, small, assignments, payees, wants_activities, start=start, end=target.end)
+    facts = _facts(url, plans, small, whose, wants_activities, start=start, end=target.end)
     inputs = CalcInputs(
         calendar=calendar,
         base_currency=settings.base_currency,
@@ -134,28 +127,26 @@ class _Facts(NamedTuple):
     activities: pa.Table | None
 
 
-def _facts(  # noqa: PLR0917 - what decides which fact rows to read
+def _facts(
     url: str,
     plans: Mapping[tuple[str, int], Plan],
     small: Mapping[str, pa.Table],
-    assignments: pa.Table,
-    payees: Sequence[str] | None,
+    people: Sequence[str] | None,
     wants_activities: bool,
     *,
     start: date,
     end: date,
 ) -> _Facts:
-    """Transactions, deals, splits and activities: all of them, or those that can reach `payees`."""
+    """Transactions, deals, splits and activities: all of them, or those that can credit `people` (the
+    payees and the teams they are paid on)."""
     window = {"start": start, "end": end}
-    if payees is None:
+    if people is None:
         return _Facts(
             _read(url, "opportunities"),
             _read(url, "opportunity_splits"),
             _read(url, "transactions", date_column="date", **window),
             _read(url, "activities", date_column="occurred_at", **window) if wants_activities else None,
         )
-    org = small["assignments"]
-    people = sorted(paid_people(org, assignments, plans, payees))
     deals = _read_in(url, "opportunities", "owner_id", people)
     deal_ids = [*deals.column("opportunity_id").to_pylist()]
     deal_ids += _read_in(url, "opportunity_splits", "person_id", people).column("opportunity_id").to_pylist()
@@ -212,10 +203,13 @@ def _read(url: str, name: str, **window: Any) -> pa.Table:
     return read_arrow(url, name, list(ENTITY_BY_NAME[name].column_names), **window)
 
 
-def paid_in_store(conn: Connection, payees: Sequence[str], start: date, end: date) -> list[str]:
-    """Whose facts and recorded lines a run for `payees` over `[start, end)` reads: the payees and the
-    teams their plans roll up or override (`engine.calc.reach.paid_people`), from the store."""
-    plans, assignments = plans_in_force(conn, start, end)
+InForce = tuple[dict[tuple[str, int], Plan], pa.Table]  # what `plans_in_force` returns
+
+
+def paid_in_store(conn: Connection, payees: Sequence[str], in_force: InForce) -> list[str]:
+    """Whose facts and recorded lines a run for `payees` reads: the payees and the teams their plans
+    (`in_force`) roll up or override (`engine.calc.reach.paid_people`), from the store."""
+    plans, assignments = in_force
     org = read_arrow(store_url(conn.engine), "assignments", ["person_id", "manager_id"])
     return sorted(paid_people(org, assignments, plans, payees))
 
@@ -230,7 +224,7 @@ def facts_start(calendar: FiscalCalendar, plans: Iterable[Plan], first_day: date
     return start
 
 
-def plans_in_force(conn: Connection, start: date, end: date) -> tuple[dict[tuple[str, int], Plan], pa.Table]:
+def plans_in_force(conn: Connection, start: date, end: date) -> InForce:
     """The plan assignments overlapping `[start, end)` and the (validated) plan versions they name."""
     row = PlanAssignmentRow
     rows = conn.execute(
@@ -242,6 +236,9 @@ def plans_in_force(conn: Connection, start: date, end: date) -> tuple[dict[tuple
             row.end_date,
             row.target_incentive,
             row.currency,
+            row.draw_kind,
+            row.draw_amount,
+            row.draw_periods,
             PlanVersion.source,
         )
         .join(PlanVersion, PlanVersion.id == row.plan_version_id)
@@ -250,7 +247,7 @@ def plans_in_force(conn: Connection, start: date, end: date) -> tuple[dict[tuple
     ).all()
     plans = {(r.name, r.version): r.source for r in rows}
     parsed = {key: validate_source(source) for key, source in sorted(plans.items())}
-    return parsed, lines_table([tuple(r)[:7] for r in rows], PLAN_ASSIGNMENTS)
+    return parsed, lines_table([tuple(r)[:10] for r in rows], PLAN_ASSIGNMENTS)
 
 
 def plan_sources(conn: Connection, keys: Iterable[tuple[str, int]]) -> list[tuple[str, int, str]]:

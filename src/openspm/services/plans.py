@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, insert, or_, select, true
 
 from openspm.domain.errors import Conflict, InvalidRequest, NotFound
 from openspm.domain.plans import Plan, PlanProblem
+from openspm.domain.plans.model import Draw, DrawKind
 from openspm.engine.expressions import filter_problems
 from openspm.ingest.plans import read_plan
 from openspm.store.audit import record_event
@@ -135,6 +136,7 @@ class Assignment:
     end: date | None
     target_incentive: Decimal
     currency: str
+    draw: Draw | None = None  # the person's own draw, replacing the plan's (in the plan currency)
 
 
 def assign_plan(conn: Connection, assignment: Assignment, *, actor: str) -> int:
@@ -173,6 +175,9 @@ def assign_plan(conn: Connection, assignment: Assignment, *, actor: str) -> int:
             end_date=a.end,
             target_incentive=a.target_incentive,
             currency=a.currency,
+            draw_kind=a.draw.kind.value if a.draw is not None else None,
+            draw_amount=a.draw.amount if a.draw is not None else None,
+            draw_periods=a.draw.periods if a.draw is not None else None,
         )
         .returning(PlanAssignmentRow.id)
     ).scalar_one()
@@ -190,6 +195,7 @@ def assign_plan(conn: Connection, assignment: Assignment, *, actor: str) -> int:
             "end": a.end,
             "target_incentive": a.target_incentive,
             "currency": a.currency,
+            "draw": a.draw.model_dump(mode="json") if a.draw is not None else None,
         },
     )
     return assignment_id
@@ -221,9 +227,18 @@ def assignments_of(conn: Connection, person_id: str) -> list[Assignment]:
             PlanAssignmentRow.end_date,
             PlanAssignmentRow.target_incentive,
             PlanAssignmentRow.currency,
+            PlanAssignmentRow.draw_kind,
+            PlanAssignmentRow.draw_amount,
+            PlanAssignmentRow.draw_periods,
         )
         .join(PlanVersion, PlanVersion.id == PlanAssignmentRow.plan_version_id)
         .where(PlanAssignmentRow.person_id == person_id)
         .order_by(PlanAssignmentRow.start_date)
     ).all()
-    return [Assignment(*r) for r in rows]
+    return [Assignment(*r[:7], draw=_draw(r.draw_kind, r.draw_amount, r.draw_periods)) for r in rows]
+
+
+def _draw(kind: str | None, amount: Decimal | None, periods: int | None) -> Draw | None:
+    if kind is None or amount is None or periods is None:
+        return None
+    return Draw(kind=DrawKind(kind), amount=amount, periods=periods)

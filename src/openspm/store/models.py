@@ -406,7 +406,8 @@ class PlanVersion(Base):
 
 
 class PlanAssignmentRow(Base):
-    """A person on a plan version over `[start_date, end_date)`, with their target incentive."""
+    """A person on a plan version over `[start_date, end_date)`, with their target incentive (and a draw
+    of their own, if they have one)."""
 
     __tablename__ = "plan_assignments"
     __table_args__ = (Index("ix_plan_assignments_person_start", "person_id", "start_date"),)
@@ -417,6 +418,11 @@ class PlanAssignmentRow(Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     target_incentive: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
+    # A draw for this person that replaces the plan's (all three or none): recoverable or non_recoverable,
+    # the amount per pay period in the plan currency, and for how many pay periods from the start.
+    draw_kind: Mapped[str | None] = mapped_column(String(20))
+    draw_amount: Mapped[Decimal | None] = mapped_column(Money)
+    draw_periods: Mapped[int | None] = mapped_column(Integer)
 
 
 # --- calculation runs and payout lines ---------------------------------------------------------------

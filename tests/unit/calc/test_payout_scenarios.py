@@ -297,6 +297,38 @@ def test_non_recoverable_draw_is_never_recovered() -> None:
     ]
 
 
+def test_a_person_s_own_draw_replaces_the_plan_s() -> None:
+    """The plan guarantees 1,500 for 2 months to everyone; P1's assignment carries a recoverable draw of
+    2,000 for 3 months instead. P2, on the same plan with the same bookings, keeps the plan's guarantee.
+
+    P1: Jan 500 → draw 1,500; Feb 600 → draw 1,400 (balance 2,900); Mar, still in the draw's term, earns
+    2,200: nothing drawn, and the 200 above the draw's 2,000 is recovered (−200; 2,700 left).
+    P2: Jan 500 → guarantee 1,000; Feb 600 → guarantee 900; Mar: the guarantee has ended.
+    """
+    guarantee = "draw: {kind: non_recoverable, amount: 1500, periods: 2}\n"
+    own = {"draw_kind": "recoverable", "draw_amount": 2000, "draw_periods": 3}
+    both = DRAW_TX + [{**t, "transaction_id": t["transaction_id"] + "-2", "owner_id": "P2"} for t in DRAW_TX]
+    result = run(
+        [plan(FLAT_10, extra=guarantee)], "2025-Q1", transactions=both, seats=[seat() | own, seat("P2")]
+    )
+    assert [line for line in lines(result) if line[2] != "comm"] == [
+        ("P1", "2025-01", "draw", "draw", Decimal(1500)),
+        ("P1", "2025-02", "draw", "draw", Decimal(1400)),
+        ("P1", "2025-03", "draw_recovery", "draw_recovery", Decimal(-200)),
+        ("P2", "2025-01", "guarantee", "draw", Decimal(1000)),
+        ("P2", "2025-02", "guarantee", "draw", Decimal(900)),
+    ]
+
+
+def test_an_own_draw_pays_what_the_same_draw_on_the_plan_pays() -> None:
+    draw = "draw: {kind: recoverable, amount: 1500, periods: 2}\n"
+    on_plan = run([plan(FLAT_10, extra=draw)], "FY2025", transactions=DRAW_TX)
+    own = {"draw_kind": "recoverable", "draw_amount": 1500, "draw_periods": 2}
+    on_person = run([plan(FLAT_10)], "FY2025", transactions=DRAW_TX, seats=[seat() | own])
+    assert any(line[2] == "draw" for line in lines(on_plan))
+    assert lines(on_person) == lines(on_plan)
+
+
 def test_clawback_larger_than_the_month_is_carried_forward() -> None:
     """10 % commission, 90-day clawback. O1 booked 100,000 in February (earned 10,000), cancelled 5 March.
 

@@ -16,7 +16,8 @@
 - **draws**: in each of the draw's `periods` pay periods from the assignment start, earnings below the
   draw amount are topped up (`draw` recoverable, `guarantee` non-recoverable). A recoverable draw's
   balance (Σ prior `draw` + `draw_recovery` lines) is recovered from later positive earnings
-  (`draw_recovery`, −).
+  (`draw_recovery`, −). A plan assignment's own draw (`draw_kind`, `draw_amount`, `draw_periods`)
+  replaces the plan's for that person.
 
 Balances carried from one pay period to the next follow B_t = max(0, B_{t−1} + x_t), computed without a
 loop as B_t = S_t − min(−B_0, min_{k≤t} S_k) with S the running sum of x (a window over pay periods).

@@ -27,8 +27,23 @@ PLAN_ASSIGNMENTS = pa.schema(
         ("end_date", pa.date32()),
         ("target_incentive", pa.decimal128(18, 4)),
         ("currency", pa.string()),
+        # the person's own draw, replacing the plan's (null: the plan's draw, if any)
+        ("draw_kind", pa.string()),
+        ("draw_amount", pa.decimal128(18, 4)),
+        ("draw_periods", pa.int32()),
     ]
 )
+
+#: Columns of `PLAN_ASSIGNMENTS` a caller may leave out (they are then null).
+OPTIONAL_ASSIGNMENT_COLUMNS = ("draw_kind", "draw_amount", "draw_periods")
+
+
+def plan_assignments_table(table: pa.Table) -> pa.Table:
+    """`table` with exactly the columns of `PLAN_ASSIGNMENTS` (optional ones added as nulls)."""
+    for name in OPTIONAL_ASSIGNMENT_COLUMNS:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, PLAN_ASSIGNMENTS.field(name).type))
+    return table.select(PLAN_ASSIGNMENTS.names).cast(PLAN_ASSIGNMENTS)
 
 
 @dataclass(frozen=True)
@@ -38,7 +53,8 @@ class CalcInputs:
     #: (plan name, version) → the published, validated plan.
     plans: Mapping[tuple[str, int], Plan]
     #: person_id, plan, version, start_date, end_date (exclusive, null = open), target_incentive
-    #: (decimal128(18, 4)), currency — one row per plan assignment.
+    #: (decimal128(18, 4)), currency, and optionally the person's own draw (draw_kind, draw_amount,
+    #: draw_periods) — one row per plan assignment (`PLAN_ASSIGNMENTS`).
     plan_assignments: pa.Table
     transactions: pa.Table
     opportunities: pa.Table

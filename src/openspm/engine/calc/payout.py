@@ -62,6 +62,9 @@ def _day_numbers(plan_assignments: pa.Table) -> pa.Table:
                 pc.subtract(pc.cast(pc.month(plan_assignments["start_date"]), pa.int32()), 1),
             ),
             "target_incentive": pc.cast(plan_assignments["target_incentive"], pa.decimal128(38, 10)),
+            "a_draw_kind": plan_assignments["draw_kind"],
+            "a_draw_amount": pc.cast(plan_assignments["draw_amount"], pa.decimal128(38, 10)),
+            "a_draw_periods": pc.cast(plan_assignments["draw_periods"], pa.int32()),
         }
     )
 
@@ -106,7 +109,8 @@ _POLICY_SCHEMA = pa.schema(
 
 
 def seats(plan_assignments: pa.Table, steps: ir.Table, policies: ir.Table) -> ir.Table:
-    """One row per person and step: the prorated plan-period target incentive and the quota factor.
+    """One row per person and step: the prorated plan-period target incentive and the quota factor, and
+    the person's own draw (`own_draw_*`, null without one), which replaces the plan's.
 
     A person counts in a step when an assignment overlaps the plan period up to the pay period's end (a
     leaver keeps getting the true-up of the plan period they left). Proration (calendar days): days of
@@ -132,6 +136,9 @@ def seats(plan_assignments: pa.Table, steps: ir.Table, policies: ir.Table) -> ir
         prorate_ti=j.prorate_ti.max(),
         prorate_quota=j.prorate_quota.max(),
         start_month=j.start_month.min(),
+        own_draw_kind=j.a_draw_kind.max(),
+        own_draw_amount=j.a_draw_amount.max(),
+        own_draw_periods=j.a_draw_periods.max(),
     )
     months = g.plan_months.cast(EXACT)
     prorated = divide(exact(g.ti_days * months), exact(g.plan_days.cast(EXACT) * lit(12)))
@@ -141,6 +148,9 @@ def seats(plan_assignments: pa.Table, steps: ir.Table, policies: ir.Table) -> ir
         "step_order",
         "start_month",
         "plan_days",
+        "own_draw_kind",
+        "own_draw_amount",
+        "own_draw_periods",
         target_incentive=exact(ti),
         quota_days=ibis.ifelse(g.prorate_quota, g.days, g.plan_days),
     )

@@ -22,6 +22,7 @@ data, not one expression per plan and component) and written as few selects as p
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,11 +33,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from openspm.domain.plans import Commission, Override, Plan
-from openspm.domain.plans.model import OverrideBasis
+from openspm.domain.plans.model import DrawKind, OverrideBasis
 from openspm.engine.calc import adjustments as adj
 from openspm.engine.calc import components as comp
 from openspm.engine.calc.explain import Waterfall, explain_person, payout_table
-from openspm.engine.calc.inputs import CalcInputs
+from openspm.engine.calc.inputs import CalcInputs, plan_assignments_table
 from openspm.engine.calc.measures import STAGE_ALL_LINES, Detail, credit_and_measure, monthly_expr
 from openspm.engine.calc.payout import KEY, latest_quotas, measure_grid, plan_measures, plan_policies, seats
 from openspm.engine.calc.reach import reaching
@@ -91,6 +92,7 @@ def calculate(
     """
     con = backend or ibis.duckdb.connect()
     run = inputs.calendar.parse(period)
+    inputs = dataclasses.replace(inputs, plan_assignments=plan_assignments_table(inputs.plan_assignments))
     if payees is not None:
         inputs = reaching(inputs, payees)  # only the rows that can credit them (or their teams)
     plans = sorted(inputs.plans.values(), key=lambda p: (p.name, p.version))
@@ -391,6 +393,14 @@ def _balances(  # noqa: PLR0917 - the tables balances read
         "plan", "version", "period", "pay_end_day", "pay_start_month", "pay_months", "pay_offset"
     )
     periods = seats_t.join(s, ["plan", "version", "period"]).join(policies, ["plan", "version"])
+    own = periods.own_draw_kind.notnull()  # the person's own draw replaces the plan's
+    periods = periods.mutate(
+        draw_amount=ibis.ifelse(own, periods.own_draw_amount.cast(EXACT), periods.draw_amount.cast(EXACT)),
+        draw_periods=ibis.ifelse(own, periods.own_draw_periods, periods.draw_periods),
+        draw_recoverable=ibis.ifelse(
+            own, periods.own_draw_kind == DrawKind.RECOVERABLE.value, periods.draw_recoverable
+        ),
+    )
     first_pay = periods.start_month - ((periods.start_month - periods.pay_offset) % periods.pay_months)
     in_term = (periods.draw_periods > 0) & (
         periods.pay_start_month < first_pay + periods.draw_periods * periods.pay_months
