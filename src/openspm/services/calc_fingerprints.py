@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -18,24 +20,67 @@ import pyarrow.compute as pc
 def canonical_table(table: pa.Table, keys: Sequence[str] | None = None) -> pa.Table:
     """`table` without metadata, its rows in key order (then by every other column), in one chunk."""
     plain = table.replace_schema_metadata(None)
-    plain = pa.Table.from_arrays(
-        [column.combine_chunks() for column in plain.columns],
-        schema=pa.schema([field.remove_metadata() for field in plain.schema]),
+    plain = pa.Table.from_arrays(  # chunks are combined by `take` (or at the end): copied once
+        plain.columns, schema=pa.schema([field.remove_metadata() for field in plain.schema])
     )
     if plain.num_rows > 0:  # even one row: `take` also settles the bytes under null slots
         order = list(keys) if keys else []
-        if not order or not _unique(plain, order):  # unique keys leave no ties for other columns to break
-            order += [n for n in plain.column_names if n not in order and _sortable(plain.schema.field(n))]
-        plain = plain.sort_by([(n, "ascending") for n in order])
+        indices = _unique_key_order(plain, order) if order else None
+        if indices is None:
+            if not order or not _unique(plain, order):  # unique keys leave no ties for other columns
+                order += [
+                    n for n in plain.column_names if n not in order and _sortable(plain.schema.field(n))
+                ]
+            indices = pc.sort_indices(plain, sort_keys=[(n, "ascending") for n in order])
+        if indices is IN_ORDER:  # only the columns with null slots need rewriting
+            plain = pa.Table.from_arrays(
+                [_settled(c) if c.null_count else c for c in plain.columns], schema=plain.schema
+            )
+        else:
+            plain = plain.take(indices)
     return plain.combine_chunks()
+
+
+#: `_unique_key_order`'s answer for rows already in key order (none need moving).
+IN_ORDER = pa.array([], pa.int64())
+
+
+def _settled(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return column.take(pa.array(np.arange(len(column), dtype=np.int64)))
+
+
+def _unique_key_order(table: pa.Table, keys: Sequence[str]) -> pa.Array | None:
+    """The rows in key order when no two share their keys, else None (then every column breaks ties).
+
+    Sorting first and comparing neighbours is an order of magnitude faster than counting distinct
+    strings (10M transaction ids: 0.8 s against 7 s), and rows read in key order need no sort at all.
+    A null key may repeat: one is allowed for a single key, none for several (they take the long way).
+    """
+    columns = [table.column(k).combine_chunks() for k in keys]
+    n = table.num_rows
+    nulls = sum(c.null_count for c in columns)
+    if nulls > (1 if len(keys) == 1 else 0):
+        return None
+    if (
+        len(keys) == 1
+        and nulls == 0
+        and pc.all(pc.less(columns[0].slice(0, n - 1), columns[0].slice(1))).as_py()
+    ):
+        return IN_ORDER  # strictly increasing already: read in key order
+    indices = pc.sort_indices(pa.table(columns, names=list(keys)), sort_keys=[(k, "ascending") for k in keys])
+    same = None
+    for column in columns:
+        ordered = column.take(indices)
+        equal = pc.equal(ordered.slice(0, n - 1), ordered.slice(1))
+        same = equal if same is None else pc.and_(same, equal)
+    if same is not None and pc.any(same).as_py():
+        return None
+    return indices
 
 
 def _unique(table: pa.Table, keys: Sequence[str]) -> bool:
     """Whether no two rows share their `keys` (a null key counts as a value that may repeat)."""
-    if len(keys) == 1:
-        distinct = pc.count_distinct(table.column(keys[0]), mode="all").as_py()
-    else:
-        distinct = table.group_by(list(keys), use_threads=False).aggregate([]).num_rows
+    distinct = table.group_by(list(keys), use_threads=False).aggregate([]).num_rows
     return bool(distinct == table.num_rows)
 
 
@@ -45,12 +90,43 @@ def _sortable(field: pa.Field) -> bool:
 
 def canonical_bytes(table: pa.Table, keys: Sequence[str] | None = None) -> bytes:
     """The canonical table as one Arrow IPC stream."""
-    canonical = canonical_table(table, keys)
     sink = pa.BufferOutputStream()
+    _write_stream(canonical_table(table, keys), sink)
+    return bytes(sink.getvalue())
+
+
+def _write_stream(canonical: pa.Table, sink: pa.NativeFile) -> None:
     with pa.ipc.new_stream(sink, canonical.schema) as writer:
         for batch in canonical.to_batches():
             writer.write_batch(batch)
-    return bytes(sink.getvalue())
+
+
+class _Digesting:
+    """A write-only file that feeds what is written to a hash (the IPC stream is never held whole)."""
+
+    closed = False
+
+    def __init__(self, digest: Any) -> None:
+        self.digest = digest
+
+    def write(self, data: Any) -> int:
+        self.digest.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _hash_stream(digest: Any, table: pa.Table, keys: Sequence[str] | None) -> None:
+    """Hash the table's canonical IPC stream preceded by its length, as `canonical_bytes` would give."""
+    canonical = canonical_table(table, keys)
+    counter = pa.MockOutputStream()
+    _write_stream(canonical, counter)
+    digest.update(f"{counter.size()}\n".encode())
+    _write_stream(canonical, pa.PythonFile(_Digesting(digest), mode="w"))
 
 
 def fingerprint_tables(
@@ -67,9 +143,7 @@ def fingerprint_tables(
         if table is None:
             digest.update(b"absent\n")
             continue
-        data = canonical_bytes(table, (keys or {}).get(name))
-        digest.update(f"{len(data)}\n".encode())
-        digest.update(data)
+        _hash_stream(digest, table, (keys or {}).get(name))
     for text in extra:
         digest.update(f"extra {text}\n".encode())
     return digest.hexdigest()
