@@ -26,18 +26,13 @@ import pickle
 import re
 import subprocess
 import sys
-import tempfile
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from enum import Enum
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import adbc_driver_postgresql.dbapi
-import adbc_driver_sqlite.dbapi
 import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg import sql
@@ -46,9 +41,27 @@ from sqlalchemy.engine import make_url
 
 from openspm.store.db import is_sqlite, normalise_url
 from openspm.store.models import Base
+from openspm.store.sqlite_reads import Settings, SqliteRead
+from openspm.store.storage import (
+    SQLITE_DATETIME_FORMAT,
+    Range,
+    Request,
+    Storage,
+    StoredColumn,
+    decimal_to_scaled,
+    in_parallel,
+    job,
+    quote,
+    ranges,
+    scaled_to_decimal,
+    select_sql,
+    typed,
+)
+from openspm.store.storage import conditions as sql_conditions
 from openspm.store.types import ExactDecimal, Money
 
 __all__ = [
+    "SQLITE_DATETIME_FORMAT",
     "Storage",
     "StoredColumn",
     "decimal_to_scaled",
@@ -66,35 +79,8 @@ MAX_IN_VALUES = 5_000  # a longer `where` list is applied in Arrow after reading
 SCAN_SHARE = 0.2  # SQLite: a date range expected to hold more of the rows than this is read by a scan
 SQLITE_BATCH_ROWS = 65_536
 SQLITE_LOCK_SECONDS = 2.0  # how long a partitioned SQLite read waits for the write lock to align snapshots
-SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # Arrow appends the microseconds of a timestamp[us]
-
-_Range = tuple[int | None, int | None]  # half-open [low, high) of rowids or heap pages; None: open
 
 
-class Storage(Enum):
-    """How a column's values are kept in the database."""
-
-    TEXT = "text"
-    INTEGER = "integer"
-    FLOAT = "float"
-    SCALED = "scaled"  # Money / ExactDecimal: BIGINT of 10**-scale units
-    DATE = "date"  # TEXT 'YYYY-MM-DD' on SQLite, DATE on PostgreSQL
-    DATETIME = "datetime"  # TEXT 'YYYY-MM-DD HH:MM:SS.ffffff' on SQLite, TIMESTAMP on PostgreSQL
-    BOOLEAN = "boolean"  # 0/1 on SQLite, BOOLEAN on PostgreSQL
-    JSON = "json"  # JSON text
-
-
-#: Arrow type of a scaled column by its scale: the MONEY and DECIMAL types of `canonical_schema`.
-DECIMAL_TYPES: dict[int, pa.DataType] = {4: pa.decimal128(18, 4), 10: pa.decimal128(28, 10)}
-_ARROW_TYPES: dict[Storage, pa.DataType] = {
-    Storage.TEXT: pa.string(),
-    Storage.INTEGER: pa.int64(),
-    Storage.FLOAT: pa.float64(),
-    Storage.DATE: pa.date32(),
-    Storage.DATETIME: pa.timestamp("us"),
-    Storage.BOOLEAN: pa.bool_(),
-    Storage.JSON: pa.string(),
-}
 _SQL_TYPES: tuple[tuple[type[Any], Storage], ...] = (
     (DateTime, Storage.DATETIME),
     (Date, Storage.DATE),
@@ -104,21 +90,6 @@ _SQL_TYPES: tuple[tuple[type[Any], Storage], ...] = (
     (Integer, Storage.INTEGER),
     (String, Storage.TEXT),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class StoredColumn:
-    """One column of a store table: its name, how it is stored, and the Arrow type it is read as."""
-
-    name: str
-    storage: Storage
-    scale: int = 0
-
-    @property
-    def arrow_type(self) -> pa.DataType:
-        if self.storage is Storage.SCALED:
-            return DECIMAL_TYPES.get(self.scale) or pa.decimal128(18, self.scale)
-        return _ARROW_TYPES[self.storage]
 
 
 def store_table(name: str) -> Table:
@@ -158,61 +129,7 @@ def _lookup(stored: dict[str, StoredColumn], table: str, name: str) -> StoredCol
         raise KeyError(f"table {table!r} has no column {name!r}") from None
 
 
-# --- scaled integers <-> decimal128, exactly and without Python objects ------------------------------
-def scaled_to_decimal(values: pa.Array | pa.ChunkedArray, scale: int) -> pa.ChunkedArray:
-    """int64 counts of 10**-scale units → decimal128 of that scale: the same integers, reinterpreted."""
-    target = StoredColumn("", Storage.SCALED, scale).arrow_type
-    out = []
-    for chunk in _chunks(values):
-        wide = pc.cast(chunk, pa.decimal128(19, 0))  # exact: every int64 has at most 19 digits
-        out.append(pa.Array.from_buffers(target, len(wide), wide.buffers(), offset=wide.offset))
-    return pa.chunked_array(out, type=target)
-
-
-def decimal_to_scaled(values: pa.Array | pa.ChunkedArray, scale: int) -> pa.ChunkedArray:
-    """decimal128 → int64 counts of 10**-scale units; raises if a value has more decimals or overflows."""
-    out = []
-    for chunk in _chunks(values):
-        exact = pc.cast(chunk, pa.decimal128(38, scale))  # refuses to drop digits
-        whole = pa.Array.from_buffers(pa.decimal128(38, 0), len(exact), exact.buffers(), offset=exact.offset)
-        out.append(pc.cast(whole, pa.int64()))  # refuses values beyond int64
-    return pa.chunked_array(out, type=pa.int64())
-
-
-def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
-    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-    return [c.storage if isinstance(c.type, pa.ExtensionType) else c for c in chunks]
-
-
-def _typed_column(values: pa.ChunkedArray, column: StoredColumn) -> pa.ChunkedArray:
-    """A column as a driver returned it → its typed representation."""
-    chunks = _chunks(values)
-    if column.storage is Storage.SCALED:
-        integers = pa.chunked_array([pc.cast(c, pa.int64()) for c in chunks], pa.int64())
-        return scaled_to_decimal(integers, column.scale)
-    typed = pa.chunked_array([pc.cast(c, column.arrow_type) for c in chunks], column.arrow_type)
-    if column.storage is Storage.JSON:  # SQLAlchemy stores a Python None as the JSON text 'null'
-        return pc.if_else(pc.equal(typed, "null"), pa.scalar(None, pa.string()), typed)
-    return typed
-
-
 # --- what to read ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Request:
-    table: Table
-    columns: tuple[StoredColumn, ...]  # selected: the requested ones, then any a late filter needs
-    output: tuple[str, ...]
-    date_column: StoredColumn | None
-    start: date | None
-    end: date | None
-    where: tuple[tuple[StoredColumn, tuple[str, ...]], ...]  # filtered in SQL
-    late: tuple[tuple[str, tuple[str, ...]], ...]  # filtered in Arrow (long lists)
-
-    @property
-    def schema(self) -> pa.Schema:
-        return pa.schema([pa.field(c.name, c.arrow_type) for c in self.columns])
-
-
 def _request(
     name: str,
     *,
@@ -221,7 +138,7 @@ def _request(
     start: date | None,
     end: date | None,
     where: dict[str, Sequence[str]] | None,
-) -> _Request:
+) -> Request:
     table = store_table(name)
     stored = stored_columns(table)
     output = tuple(stored) if columns is None else tuple(columns)
@@ -241,7 +158,10 @@ def _request(
             selected += [] if key in output else [column]
         else:
             pushed.append((column, tuple(str(v) for v in values)))
-    return _Request(table, tuple(selected), output, dated, start, end, tuple(pushed), tuple(late))
+    indexed = dated is not None and any(next(iter(i.columns)).name == dated.name for i in table.indexes)
+    return Request(
+        table.name, tuple(selected), output, dated, start, end, tuple(pushed), tuple(late), indexed
+    )
 
 
 def read_arrow(
@@ -267,70 +187,13 @@ def read_arrow(
         return request.schema.empty_table().select(list(request.output))
     url = normalise_url(url)
     if is_sqlite(url):
-        spec = (entity_or_table, request.columns, date_column, start, end, request.where)
-        raw = _SQLITE_WORKER.read(str(_sqlite_path(url)), spec)
+        raw = _SQLITE_WORKER.read(SqliteRead(str(_sqlite_path(url)), request, _sqlite_settings()))
     else:
         raw = _read_postgres(url, request)
     for key, values in request.late:
         wanted = pc.cast(pa.array(values, pa.string()), raw.schema.field(key).type)
         raw = raw.filter(pc.is_in(raw.column(key), value_set=wanted))
     return raw.select(list(request.output))
-
-
-def _quote(name: str) -> str:
-    """An identifier (always one from the model metadata) quoted for SQLite and PostgreSQL alike."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _conditions(
-    request: _Request, bind: Callable[[Any], str], *, sqlite: bool, scan: bool = False
-) -> list[str]:
-    """SQL conditions of the request; `bind` turns a value into a placeholder or a quoted literal."""
-    conditions = []
-    dated = request.date_column
-    if dated is not None:
-        name = ("+" if scan else "") + _quote(dated.name)  # unary + keeps SQLite off the index
-        if request.start is not None:
-            conditions.append(f"{name} >= {bind(_bound(dated, request.start, sqlite=sqlite))}")
-        if request.end is not None:
-            conditions.append(f"{name} < {bind(_bound(dated, request.end, sqlite=sqlite))}")
-    for column, values in request.where:
-        conditions.append(f"{_quote(column.name)} IN ({', '.join(bind(v) for v in values)})")
-    return conditions
-
-
-def _bound(column: StoredColumn, day: date, *, sqlite: bool) -> date | datetime | str:
-    """A date bound as the column stores it (SQLite compares the stored text)."""
-    if column.storage is Storage.DATETIME:
-        moment = datetime.combine(day, time())
-        return moment.strftime(SQLITE_DATETIME_FORMAT + ".%f") if sqlite else moment
-    return day.isoformat() if sqlite else day
-
-
-def _select(request: _Request, conditions: Sequence[str]) -> str:
-    columns = ", ".join(_quote(c.name) for c in request.columns)
-    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    return f"SELECT {columns} FROM {_quote(request.table.name)}{where}"
-
-
-def _typed(raw: pa.Table, request: _Request) -> pa.Table:
-    arrays = [_typed_column(raw.column(i), c) for i, c in enumerate(request.columns)]
-    return pa.Table.from_arrays(arrays, schema=request.schema)
-
-
-def _in_parallel(jobs: Sequence[Callable[[], pa.Table]]) -> pa.Table:
-    if len(jobs) == 1:
-        return jobs[0]()
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        parts = [f.result() for f in [pool.submit(job) for job in jobs]]
-    return pa.concat_tables(parts)
-
-
-def _ranges(low: int, high: int, parts: int) -> list[_Range]:
-    """`parts` half-open ranges covering every key: the first open below, the last open above."""
-    step = max(1, (high - low + parts) // parts)
-    cuts = [low + step * i for i in range(1, parts)]
-    return list(zip([None, *cuts], [*cuts, None], strict=True))
 
 
 # --- SQLite ----------------------------------------------------------------------------------------
@@ -344,17 +207,12 @@ def _sqlite_path(url: str) -> Path:
     return path
 
 
-_SqliteSpec = tuple[
-    str,
-    tuple[StoredColumn, ...],
-    str | None,
-    date | None,
-    date | None,
-    tuple[tuple[StoredColumn, tuple[str, ...]], ...],
-]
+def _sqlite_settings() -> Settings:
+    """This module's read settings, sent with each read (the reader process has its own module copy)."""
+    return Settings(PARTITIONS, PARTITION_MIN_ROWS, SQLITE_BATCH_ROWS, SCAN_SHARE, SQLITE_LOCK_SECONDS)
 
 
-_WORKER_MAIN = "from openspm.store.columnar import serve_sqlite_reads; serve_sqlite_reads()"
+_WORKER_MAIN = "from openspm.store.sqlite_reads import serve_sqlite_reads; serve_sqlite_reads()"
 
 
 class _SqliteWorker:
@@ -372,12 +230,8 @@ class _SqliteWorker:
     def _child(self) -> subprocess.Popen[bytes]:
         alive = self._process is not None and self._process.poll() is None
         if not alive or self._owner != os.getpid():  # none yet, dead, or inherited through fork
-            self._process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    "from openspm.store.columnar import serve_sqlite_reads; serve_sqlite_reads()",
-                ],
+            self._process = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed command
+                [sys.executable, "-c", _WORKER_MAIN],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
             )
@@ -385,12 +239,12 @@ class _SqliteWorker:
         assert self._process is not None
         return self._process
 
-    def read(self, path: str, spec: _SqliteSpec) -> pa.Table:
+    def read(self, read: SqliteRead) -> pa.Table:
         with self._lock:
             child = self._child()
             assert child.stdin is not None
             assert child.stdout is not None
-            pickle.dump((path, spec), child.stdin)
+            pickle.dump(read, child.stdin)
             child.stdin.flush()
             try:
                 ok, payload = pickle.load(child.stdout)  # noqa: S301 - our own child's reply
@@ -413,176 +267,8 @@ class _SqliteWorker:
             self._process = None
 
 
-def serve_sqlite_reads() -> None:
-    """The SQLite reader process's loop: one pickled request in, one pickled reply out, until EOF."""
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    while True:
-        try:
-            path, spec = pickle.load(requests)  # noqa: S301 - requests come from our parent process
-        except EOFError:
-            return
-        try:
-            reply: tuple[bool, Any] = (True, _sqlite_read_to_file(path, spec))
-        except Exception as exc:  # handed back to the caller, who raises it
-            reply = (False, exc)
-        pickle.dump(reply, replies)
-        replies.flush()
-
-
 _SQLITE_WORKER = _SqliteWorker()
 atexit.register(_SQLITE_WORKER.close)
-_SHARED_MEMORY = Path("/dev/shm")  # noqa: S108 - tmpfs; files are created with mkstemp (0600)
-
-
-def _sqlite_read_to_file(path: str, spec: _SqliteSpec) -> str:
-    """In the worker: read, and write the typed table to an Arrow IPC file (in memory where possible)."""
-    name, columns, date_column, start, end, where = spec
-    table = store_table(name)
-    dated = stored_columns(table)[date_column] if date_column is not None else None
-    request = _Request(table, columns, tuple(c.name for c in columns), dated, start, end, where, ())
-    result = _read_sqlite(Path(path), request)
-    folder = _SHARED_MEMORY if _SHARED_MEMORY.is_dir() and os.access(_SHARED_MEMORY, os.W_OK) else None
-    handle, ipc_path = tempfile.mkstemp(prefix="openspm-read-", suffix=".arrow", dir=folder)
-    with os.fdopen(handle, "wb") as sink, pa.ipc.new_file(sink, result.schema) as writer:
-        writer.write_table(result)
-    return ipc_path
-
-
-def _sqlite_sentinel(column: StoredColumn) -> str:
-    if column.storage in (Storage.TEXT, Storage.DATE, Storage.DATETIME, Storage.JSON):
-        return "''"
-    return "0.0" if column.storage is Storage.FLOAT else "0"
-
-
-def _sqlite_statement(request: _Request, rowids: _Range, scan: bool) -> tuple[str, list[Any]]:
-    """The request's SELECT after one typed row, from which ADBC infers every column's type.
-
-    (ADBC's SQLite driver infers types from the first batch; a column that is NULL throughout it
-    would otherwise be read as int64 and fail on the first string after it.)
-    """
-    params: list[Any] = []
-
-    def bind(value: Any) -> str:
-        params.append(value)
-        return "?"
-
-    low, high = rowids
-    conditions = [f"rowid {op} {bind(v)}" for op, v in ((">=", low), ("<", high)) if v is not None]
-    conditions += _conditions(request, bind, sqlite=True, scan=scan)
-    typed_row = ", ".join(f"{_sqlite_sentinel(c)} AS {_quote(c.name)}" for c in request.columns)
-    return f"SELECT {typed_row} UNION ALL {_select(request, conditions)}", params
-
-
-def _sqlite_connect(path: Path, *, autocommit: bool = False) -> Any:
-    """A reader (autocommit off: all its reads in one transaction) or, with autocommit, the coordinator."""
-    connection = adbc_driver_sqlite.dbapi.connect(str(path), autocommit=autocommit)
-    _sqlite_run(connection, f"PRAGMA busy_timeout = {int(SQLITE_LOCK_SECONDS * 1000)}")
-    return connection
-
-
-def _sqlite_run(connection: Any, statement: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-        cursor.fetchall()
-
-
-def _sqlite_part(connection: Any, request: _Request, rowids: _Range, scan: bool) -> pa.Table:
-    statement, params = _sqlite_statement(request, rowids, scan)
-    with connection.cursor() as cursor:
-        cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
-        cursor.execute(statement, params or None)
-        raw = cursor.fetch_arrow_table()
-    return _typed(raw.slice(1), request)
-
-
-def _read_sqlite(path: Path, request: _Request) -> pa.Table:
-    """Runs in the SQLite worker process only (never beside Python's sqlite3 on the same file)."""
-    coordinator = _sqlite_connect(path, autocommit=True)
-    connections = [_sqlite_connect(path)]
-    try:
-        scan = _sqlite_prefers_scan(coordinator, request)
-        by_index = bool(request.where) or (_date_indexed(request) and not scan)
-        low, high = _rowid_span(coordinator, request.table)
-        if PARTITIONS > 1 and not by_index and high - low >= PARTITION_MIN_ROWS:
-            _sqlite_same_snapshot(coordinator, path, connections)
-            low, high = _rowid_span(connections[0], request.table)
-        ranges = _ranges(low, high, len(connections))
-        return _in_parallel(
-            [_job(_sqlite_part, c, request, r, scan) for c, r in zip(connections, ranges, strict=True)]
-        )
-    finally:
-        coordinator.close()
-        for connection in connections:
-            connection.close()
-
-
-def _job(function: Callable[..., pa.Table], *args: Any) -> Callable[[], pa.Table]:
-    return lambda: function(*args)
-
-
-def _min_max_sql(column: str, table: str) -> str:
-    """Smallest and largest value, each found by one index lookup (together in one SELECT they are not)."""
-    return f"SELECT (SELECT min({column}) FROM {table}), (SELECT max({column}) FROM {table})"
-
-
-def _rowid_span(connection: Any, table: Table) -> tuple[int, int]:
-    cursor = connection.cursor()
-    try:
-        cursor.execute(_min_max_sql("rowid", _quote(table.name)))
-        low, high = cursor.fetchone()
-    finally:
-        cursor.close()
-    return (int(low), int(high)) if low is not None else (0, 0)
-
-
-def _sqlite_same_snapshot(coordinator: Any, path: Path, connections: list[Any]) -> None:
-    """Add connections reading the same snapshot as the first; none if the write lock cannot be had.
-
-    While the coordinator holds the write lock nothing can commit, so read transactions begun then all
-    see the same last commit.
-    """
-    try:
-        _sqlite_run(coordinator, "BEGIN IMMEDIATE")
-    except adbc_driver_sqlite.dbapi.Error:  # a writer holds the lock: one connection reads everything
-        return
-    try:
-        connections += [_sqlite_connect(path) for _ in range(PARTITIONS - 1)]
-        for connection in connections:
-            with connection.cursor() as cursor:  # the first read fixes the transaction's snapshot
-                cursor.execute("SELECT count(*) FROM sqlite_master")
-                cursor.fetchall()
-    finally:
-        _sqlite_run(coordinator, "ROLLBACK")
-
-
-def _date_indexed(request: _Request) -> bool:
-    """Whether the request has a date range on a column that leads an index."""
-    dated = request.date_column
-    if dated is None or (request.start is None and request.end is None):
-        return False
-    return any(next(iter(i.columns)).name == dated.name for i in request.table.indexes)
-
-
-def _sqlite_prefers_scan(coordinator: Any, request: _Request) -> bool:
-    """Whether the date range is wide enough that scanning the table beats walking its date index.
-
-    SQLite (without STAT4) assumes a range on an index is selective; for half a table the index walk is
-    several times slower than a scan. The share is estimated from the column's smallest and largest value.
-    """
-    dated = request.date_column
-    if dated is None or not _date_indexed(request):
-        return False
-    name, table = _quote(dated.name), _quote(request.table.name)
-    with coordinator.cursor() as cursor:
-        cursor.execute(_min_max_sql(name, table))
-        low, high = cursor.fetchone()
-    if low is None:
-        return False
-    first, after = date.fromisoformat(low[:10]), date.fromisoformat(high[:10]) + timedelta(days=1)
-    start, end = max(request.start or first, first), min(request.end or after, after)
-    return (end - start).days > SCAN_SHARE * (after - first).days
-
-
 # --- PostgreSQL -------------------------------------------------------------------------------------
 _SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+-[0-9]+$")
 
@@ -612,28 +298,28 @@ def _value(connection: Any, statement: str) -> Any:
         return cursor.fetchone()[0]
 
 
-def _postgres_part(connection: Any, request: _Request, blocks: _Range) -> pa.Table:
+def _postgres_part(connection: Any, request: Request, blocks: Range) -> pa.Table:
     low, high = blocks
     conditions = [f"ctid {op} '({int(v)},0)'::tid" for op, v in ((">=", low), ("<", high)) if v is not None]
-    conditions += _conditions(request, _literal, sqlite=False)
+    conditions += sql_conditions(request, _literal, sqlite=False)
     with connection.cursor() as cursor:
-        cursor.execute(_select(request, conditions))
+        cursor.execute(select_sql(request, conditions))
         raw = cursor.fetch_arrow_table()
-    return _typed(raw, request)
+    return typed(raw, request)
 
 
-def _read_postgres(url: str, request: _Request) -> pa.Table:
+def _read_postgres(url: str, request: Request) -> pa.Table:
     uri = _libpq_uri(url)
     connections = [_postgres_connect(uri)]
     try:
         _run(connections[0], "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        size = f"pg_relation_size(to_regclass({_literal(_quote(request.table.name))}))"
+        size = f"pg_relation_size(to_regclass({_literal(quote(request.table))}))"
         blocks = int(_value(connections[0], f"SELECT {size} / current_setting('block_size')::bigint") or 0)
         if PARTITIONS > 1 and not request.where and blocks >= PARTITION_MIN_BLOCKS:
             _postgres_same_snapshot(uri, connections)
-        ranges = _ranges(0, blocks, len(connections))
-        return _in_parallel(
-            [_job(_postgres_part, c, request, r) for c, r in zip(connections, ranges, strict=True)]
+        parts = ranges(0, blocks, len(connections))
+        return in_parallel(
+            [job(_postgres_part, c, request, r) for c, r in zip(connections, parts, strict=True)]
         )
     finally:
         for connection in connections:
