@@ -242,3 +242,59 @@ def test_a_changed_account_affects_every_owner_of_its_territories_and_their_mana
     with store.connect() as conn:
         assert affected_payees(conn, Change(accounts=["A1"])) == {"P-AE1", "P-AE2", "P-MGR"}
         assert affected_payees(conn, Change(accounts=["A2"])) == {"P-AE2", "P-MGR"}
+
+
+def test_a_run_for_a_manager_rechecks_the_team_s_locked_months_too(tmp_path: Path) -> None:
+    """January is locked, then a January booking of P-AE1 changes. A run of March for P-MGR alone must
+    pay the team override a full run pays: the override reads the team's January lines as recomputed
+    (the recheck of the locked month), not as recorded."""
+    from openspm.domain.periods import PeriodStatus
+    from openspm.services import company
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'spm.db'}")
+    upgrade(engine)
+    assert import_directory(engine, SMALL).ok
+    with engine.begin() as conn:
+        for name in ("ae_2025_v1.yaml", "manager_2025.yaml"):
+            plans.publish_plan(conn, (EXAMPLES / name).read_text(), actor="revops")
+        for person in PEOPLE:
+            ae = plans.Assignment(
+                person, "account_executive", 1, date(2025, 1, 1), date(2025, 7, 1), Decimal(60000), "USD"
+            )
+            plans.assign_plan(conn, ae, actor="revops")
+        manager = plans.Assignment(
+            "P-MGR", "first_line_manager", 1, date(2025, 1, 1), None, Decimal(40000), "USD"
+        )
+        plans.assign_plan(conn, manager, actor="revops")
+        conn.execute(
+            insert(Transaction).values(
+                transaction_id="TX-JAN",
+                kind="booking",
+                date=date(2025, 1, 20),
+                amount=Decimal(50000),
+                currency="USD",
+                account_id="A1",
+                owner_id="P-AE1",
+            )
+        )
+    for month in ("2025-01", "2025-02"):
+        calc.run_calculation(engine, month, by="test")
+    with engine.begin() as conn:
+        for status in (PeriodStatus.APPROVED, PeriodStatus.LOCKED):  # the run made it `calculated`
+            company.set_period_status(conn, "2025-01", status, actor="finance")
+        conn.execute(
+            update(Transaction).where(Transaction.transaction_id == "TX-JAN").values(amount=Decimal(90000))
+        )
+
+    def override(**options: object) -> list[tuple[object, ...]]:
+        lines = calc.run_calculation(engine, "2025-03", dry_run=True, by="test", **options).payout_lines
+        return sorted(
+            (x["period"], x["component"], x["line_kind"], x["amount"], x["explanation"])
+            for x in lines.to_pylist()
+            if x["person_id"] == "P-MGR"
+        )
+
+    everyone = override()
+    assert any(line[1] == "team_override" and line[3] != 0 for line in everyone)
+    assert override(payees=["P-MGR"]) == everyone
+    engine.dispose()

@@ -122,3 +122,29 @@ def test_an_assignment_s_own_draw_is_stored_audited_and_paid(company: Engine) ->
     with company.connect() as conn:
         lines = [(x.person_id, x.component, x.amount) for x in current_payouts(conn, period="2025-01")]
     assert ("P-AE2", "draw", Decimal("2500.00")) in lines
+
+
+def test_the_store_refuses_a_partial_or_unknown_draw(company: Engine) -> None:
+    """The service builds a whole `Draw`; the database holds the same line against any other writer."""
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from openspm.store.models import PlanAssignmentRow
+
+    v1 = publish(company, "ae_2025_v1.yaml")
+    row = {
+        "person_id": "P-AE1",
+        "plan_version_id": v1.id,
+        "start_date": date(2025, 1, 1),
+        "target_incentive": Decimal(1),
+        "currency": "USD",
+    }
+    for draw in (
+        {"draw_kind": "recoverable", "draw_amount": Decimal(100)},
+        {"draw_kind": "forgivable", "draw_amount": Decimal(100), "draw_periods": 2},
+        {"draw_kind": "recoverable", "draw_amount": Decimal(100), "draw_periods": 0},
+    ):
+        with pytest.raises(IntegrityError), company.begin() as conn:
+            conn.execute(insert(PlanAssignmentRow).values(**row, **draw))
+    with company.begin() as conn:
+        conn.execute(insert(PlanAssignmentRow).values(**row))  # no draw at all is fine

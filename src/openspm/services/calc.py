@@ -172,14 +172,16 @@ def run_calculation(
     history, deltas = recorded, []
     for done, corrected in enumerate(closed, start=1):
         report(f"rechecking {corrected.label}", done, steps)
-        again = _only(
-            calculate(_prior(inputs, history, corrected, calendar), corrected.label, people), people
-        )
+        # recomputed for the people and the teams they are paid on (an override reads the team's
+        # earlier lines), corrected by deltas for the people only
+        again = _only(calculate(_prior(inputs, history, corrected, calendar), corrected.label, whose), whose)
         was = pa.concat_tables(
             [_run_period_lines(recorded, corrected.label), _deltas_for(elsewhere, corrected)]
         )
-        deltas.append(delta_lines(_only(was, people), again, corrects=corrected.label, into=target.label))
-        history = _replace(history, corrected.label, again, people)
+        deltas.append(
+            delta_lines(_only(was, people), _only(again, people), corrects=corrected.label, into=target.label)
+        )
+        history = _replace(history, corrected.label, again, whose)
     report(f"calculating {target.label}", len(closed) + 1, steps)
     lines = _only(calculate(_prior(inputs, history, target, calendar), target.label, people), people)
     out = sorted_lines(pa.concat_tables([lines.select(PAYOUT_LINES.names).cast(PAYOUT_LINES), *deltas]))

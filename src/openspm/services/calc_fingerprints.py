@@ -32,9 +32,10 @@ def canonical_table(table: pa.Table, keys: Sequence[str] | None = None) -> pa.Ta
                     n for n in plain.column_names if n not in order and _sortable(plain.schema.field(n))
                 ]
             indices = pc.sort_indices(plain, sort_keys=[(n, "ascending") for n in order])
-        if indices is IN_ORDER:  # only the columns with null slots need rewriting
+        if indices is IN_ORDER:  # only columns with (possibly nested) null slots need rewriting
             plain = pa.Table.from_arrays(
-                [_settled(c) if c.null_count else c for c in plain.columns], schema=plain.schema
+                [_settled(c) if c.null_count or pa.types.is_nested(c.type) else c for c in plain.columns],
+                schema=plain.schema,
             )
         else:
             plain = plain.take(indices)
@@ -57,6 +58,8 @@ def _unique_key_order(table: pa.Table, keys: Sequence[str]) -> pa.Array | None:
     A null key may repeat: one is allowed for a single key, none for several (they take the long way).
     """
     columns = [table.column(k).combine_chunks() for k in keys]
+    if any(pa.types.is_floating(c.type) for c in columns):  # NaN is never equal to itself
+        return None
     n = table.num_rows
     nulls = sum(c.null_count for c in columns)
     if nulls > (1 if len(keys) == 1 else 0):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -405,12 +406,23 @@ class PlanVersion(Base):
     published_by: Mapped[str] = mapped_column(String(200))
 
 
+#: A plan assignment's own draw is given whole or not at all, with a known kind.
+DRAW_WHOLE = (
+    "(draw_kind IS NULL AND draw_amount IS NULL AND draw_periods IS NULL) OR "
+    "(draw_amount IS NOT NULL AND draw_periods IS NOT NULL "
+    "AND draw_kind IN ('recoverable', 'non_recoverable') AND draw_amount >= 0 AND draw_periods >= 1)"
+)
+
+
 class PlanAssignmentRow(Base):
     """A person on a plan version over `[start_date, end_date)`, with their target incentive (and a draw
     of their own, if they have one)."""
 
     __tablename__ = "plan_assignments"
-    __table_args__ = (Index("ix_plan_assignments_person_start", "person_id", "start_date"),)
+    __table_args__ = (
+        Index("ix_plan_assignments_person_start", "person_id", "start_date"),
+        CheckConstraint(DRAW_WHOLE, name="draw_whole"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[str] = mapped_column(Id, ForeignKey("people.person_id"))
     plan_version_id: Mapped[int] = mapped_column(Integer, ForeignKey("plan_versions.id"), index=True)

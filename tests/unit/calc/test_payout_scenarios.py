@@ -329,6 +329,39 @@ def test_an_own_draw_pays_what_the_same_draw_on_the_plan_pays() -> None:
     assert lines(on_person) == lines(on_plan)
 
 
+def test_an_own_draw_runs_from_its_own_assignment_s_start() -> None:
+    """Quarterly plan with monthly advances. P1's January assignment has no draw; a second assignment
+    from February 1 carries a recoverable draw of 1,500 for 2 pay periods: February and March, though
+    the quarter's steps also see the January assignment.
+
+    Jan 500: no draw. Feb 600 → draw 900 (balance 900). Mar 2,200, still in the term → nothing drawn,
+    the 700 above the draw's 1,500 is recovered (−700; 200 left). Counting the term from January would
+    end it in February and recover 900 in March.
+    """
+    own = {"draw_kind": "recoverable", "draw_amount": 1500, "draw_periods": 2}
+    quarterly = "{type: quarterly, advances: monthly, advance_percent: 100}"
+    seats = [seat(end="2025-02-01"), seat(start="2025-02-01") | own]
+    result = run([plan(FLAT_10, period=quarterly)], "2025-Q1", transactions=DRAW_TX, seats=seats)
+    assert [line for line in lines(result) if line[2] != "comm"] == [
+        ("P1", "2025-02", "draw", "draw", Decimal(900)),
+        ("P1", "2025-03", "draw_recovery", "draw_recovery", Decimal(-700)),
+    ]
+
+
+def test_a_draw_must_be_given_whole_with_a_known_kind() -> None:
+    from openspm.engine.calc.inputs import plan_assignments_table
+    from tests.unit.calc.builders import table
+
+    partial = table("plan_assignments", [seat() | {"draw_kind": "recoverable", "draw_amount": 1000}])
+    with pytest.raises(ValueError, match="together"):
+        plan_assignments_table(partial)
+    unknown = table(
+        "plan_assignments", [seat() | {"draw_kind": "forgivable", "draw_amount": 1000, "draw_periods": 2}]
+    )
+    with pytest.raises(ValueError, match="forgivable"):
+        plan_assignments_table(unknown)
+
+
 def test_clawback_larger_than_the_month_is_carried_forward() -> None:
     """10 % commission, 90-day clawback. O1 booked 100,000 in February (earned 10,000), cancelled 5 March.
 

@@ -50,6 +50,9 @@ def test_reach_follows_every_reporting_line_down_at_any_date() -> None:
     assert reach(org, ["N", "M"], leads=["N"]) == {"N", "A", "B", "C", "M"}
     assert reach(org, ["D"], leads=["D"]) == {"D", "M", "A", "B"}
     assert reach(org, ["D"], leads=["M"]) == {"D"}
+    # a payee inside a lead's team is no wall: B, below both M and A, is in M's team
+    assert reach(org, ["M", "A"], leads=["M"]) == {"M", "A", "B"}
+    assert reach(org, ["A", "M"], leads=["M"]) == {"M", "A", "B"}
 
 
 TERRITORY_PLAN = plan_doc(

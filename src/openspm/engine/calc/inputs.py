@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from openspm.domain.periods import FiscalCalendar
 from openspm.domain.plans import Plan
+from openspm.domain.plans.model import DrawKind
 
 #: The columns of `CalcInputs.plan_assignments` (plan by name and version, not by a store id).
 PLAN_ASSIGNMENTS = pa.schema(
@@ -38,12 +40,28 @@ PLAN_ASSIGNMENTS = pa.schema(
 OPTIONAL_ASSIGNMENT_COLUMNS = ("draw_kind", "draw_amount", "draw_periods")
 
 
+DRAW_KINDS = tuple(kind.value for kind in DrawKind)
+
+
 def plan_assignments_table(table: pa.Table) -> pa.Table:
-    """`table` with exactly the columns of `PLAN_ASSIGNMENTS` (optional ones added as nulls)."""
+    """`table` with the optional columns of `PLAN_ASSIGNMENTS` it lacks added as nulls; a draw must be
+    given whole (kind, amount and periods, or none of them) with a known kind."""
     for name in OPTIONAL_ASSIGNMENT_COLUMNS:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(table.num_rows, PLAN_ASSIGNMENTS.field(name).type))
-    return table.select(PLAN_ASSIGNMENTS.names).cast(PLAN_ASSIGNMENTS)
+    given = [pc.is_valid(table.column(name)) for name in OPTIONAL_ASSIGNMENT_COLUMNS]
+    partial = pc.and_(
+        pc.or_(pc.or_(given[0], given[1]), given[2]),
+        pc.invert(pc.and_(pc.and_(given[0], given[1]), given[2])),
+    )
+    if pc.any(partial).as_py():
+        raise ValueError("a plan assignment's draw needs draw_kind, draw_amount and draw_periods together")
+    kinds = set(table.column("draw_kind").drop_null().to_pylist())
+    if not kinds <= set(DRAW_KINDS):
+        raise ValueError(
+            f"unknown draw_kind {sorted(kinds - set(DRAW_KINDS))}: use one of {list(DRAW_KINDS)}"
+        )
+    return table
 
 
 @dataclass(frozen=True)

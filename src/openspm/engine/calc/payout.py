@@ -110,7 +110,8 @@ _POLICY_SCHEMA = pa.schema(
 
 def seats(plan_assignments: pa.Table, steps: ir.Table, policies: ir.Table) -> ir.Table:
     """One row per person and step: the prorated plan-period target incentive and the quota factor, and
-    the person's own draw (`own_draw_*`, null without one), which replaces the plan's.
+    the person's own draw (`own_draw_*`: that of their latest assignment in the step with one, and its
+    first month; `own_draw_kind` null without one), which replaces the plan's.
 
     A person counts in a step when an assignment overlaps the plan period up to the pay period's end (a
     leaver keeps getting the true-up of the plan period they left). Proration (calendar days): days of
@@ -126,6 +127,9 @@ def seats(plan_assignments: pa.Table, steps: ir.Table, policies: ir.Table) -> ir
         0, ibis.least(j.end_day, j.plan_end_day) - ibis.greatest(j.start_day, j.plan_start_day)
     )
     j = j.mutate(days=days, ti_days=exact(j.target_incentive * days.cast(EXACT)))
+    # the person's own draw: that of their latest assignment in the step that has one, with its start
+    has_draw = j.a_draw_kind.notnull() & j.a_draw_amount.notnull() & j.a_draw_periods.notnull()
+    j = j.mutate(draw_key=ibis.ifelse(has_draw, j.start_day, -1))
     g = j.group_by(KEY).aggregate(
         step_order=j.step_order.max(),
         days=j.days.sum(),
@@ -136,9 +140,11 @@ def seats(plan_assignments: pa.Table, steps: ir.Table, policies: ir.Table) -> ir
         prorate_ti=j.prorate_ti.max(),
         prorate_quota=j.prorate_quota.max(),
         start_month=j.start_month.min(),
-        own_draw_kind=j.a_draw_kind.max(),
-        own_draw_amount=j.a_draw_amount.max(),
-        own_draw_periods=j.a_draw_periods.max(),
+        own_draw_kind=j.a_draw_kind.argmax(j.draw_key),
+        own_draw_amount=j.a_draw_amount.argmax(j.draw_key),
+        own_draw_periods=j.a_draw_periods.argmax(j.draw_key),
+        own_draw_start_month=j.start_month.argmax(j.draw_key),
+        own_draws=has_draw.cast("int32").sum(),
     )
     months = g.plan_months.cast(EXACT)
     prorated = divide(exact(g.ti_days * months), exact(g.plan_days.cast(EXACT) * lit(12)))
@@ -148,9 +154,10 @@ def seats(plan_assignments: pa.Table, steps: ir.Table, policies: ir.Table) -> ir
         "step_order",
         "start_month",
         "plan_days",
-        "own_draw_kind",
         "own_draw_amount",
         "own_draw_periods",
+        "own_draw_start_month",
+        own_draw_kind=ibis.ifelse(g.own_draws > 0, g.own_draw_kind, ibis.null().cast("string")),
         target_incentive=exact(ti),
         quota_days=ibis.ifelse(g.prorate_quota, g.days, g.plan_days),
     )

@@ -53,8 +53,10 @@ def reach(assignments: pa.Table, payees: Iterable[str], leads: Iterable[str] | N
             below.setdefault(manager, set()).add(person)
     found = set(payees)
     frontier = list(found if leads is None else found & set(leads))
+    expanded: set[str] = set()  # people whose reports are in: a payee below a lead is walked through too
     while frontier:
-        nxt = [p for m in frontier for p in below.get(m, ()) if p not in found]
+        nxt = [p for m in frontier if m not in expanded for p in below.get(m, ())]
+        expanded.update(frontier)
         found.update(nxt)
         frontier = nxt
     return found

@@ -401,7 +401,8 @@ def _balances(  # noqa: PLR0917 - the tables balances read
             own, periods.own_draw_kind == DrawKind.RECOVERABLE.value, periods.draw_recoverable
         ),
     )
-    first_pay = periods.start_month - ((periods.start_month - periods.pay_offset) % periods.pay_months)
+    start = ibis.ifelse(own, periods.own_draw_start_month, periods.start_month)  # the draw's term begins
+    first_pay = start - ((start - periods.pay_offset) % periods.pay_months)
     in_term = (periods.draw_periods > 0) & (
         periods.pay_start_month < first_pay + periods.draw_periods * periods.pay_months
     )

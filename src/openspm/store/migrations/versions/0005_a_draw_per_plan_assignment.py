@@ -26,11 +26,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('draw_kind', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('draw_amount', openspm.store.types.Money(), nullable=True))
         batch_op.add_column(sa.Column('draw_periods', sa.Integer(), nullable=True))
+        batch_op.create_check_constraint(
+            op.f('ck_plan_assignments_draw_whole'),
+            "(draw_kind IS NULL AND draw_amount IS NULL AND draw_periods IS NULL) OR "
+            "(draw_amount IS NOT NULL AND draw_periods IS NOT NULL "
+            "AND draw_kind IN ('recoverable', 'non_recoverable') AND draw_amount >= 0 AND draw_periods >= 1)",
+        )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table('plan_assignments', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_plan_assignments_draw_whole'), type_='check')
         batch_op.drop_column('draw_periods')
         batch_op.drop_column('draw_amount')
         batch_op.drop_column('draw_kind')
