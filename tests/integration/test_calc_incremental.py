@@ -236,11 +236,14 @@ def test_a_run_for_some_people_reads_from_the_store_the_rows_the_engine_keeps(
     assert narrowed.transactions.num_rows > 0
 
 
-def test_a_changed_account_affects_every_owner_of_its_territories_and_their_managers(store: Engine) -> None:
+def test_a_changed_account_affects_its_territory_owners_its_credited_people_and_their_managers(
+    store: Engine,
+) -> None:
     """A1 was in TR-EAST-1 (P-AE1) until July, then in TR-EAST-2 (P-AE2), whatever its transactions'
-    dates; A2 was only ever in TR-EAST-2. Both owners report to P-MGR."""
+    dates; A2 was only ever in TR-EAST-2. Both owners report to P-MGR. A changed account field can also
+    move every credit on the account (a filter may read it): O1 on A1 is split with P-SE (overlay)."""
     with store.connect() as conn:
-        assert affected_payees(conn, Change(accounts=["A1"])) == {"P-AE1", "P-AE2", "P-MGR"}
+        assert affected_payees(conn, Change(accounts=["A1"])) == {"P-AE1", "P-AE2", "P-MGR", "P-SE"}
         assert affected_payees(conn, Change(accounts=["A2"])) == {"P-AE2", "P-MGR"}
 
 

@@ -2,9 +2,10 @@
 
 `affected_payees(conn, change)` lists the people whose pay a change of facts can move — from the
 crediting dependencies: a transaction's owner, its deal's owner and split (revenue and overlay) people,
-the owner of the account's territory on the transaction date (for a changed account: of any territory it
-was ever in), the management chain of each of them as of that date (rollups, overrides; any date for a
-changed account's owners), and the holders of a changed plan's assignments. Call it before and after
+the owner of the account's territory on the transaction date, the management chain of each of them as
+of that date (rollups, overrides), and the holders of a changed plan's assignments. A changed account
+affects everyone its deals and transactions credit (a filter may read its fields) and the owners of every
+territory it was ever in, with their managers on any date. Call it before and after
 applying a change (a deal moved from one owner to another affects both) and run the calculation with
 `payees=` the union: the result equals a full recalculation (tests/integration/test_calc_incremental.py).
 
@@ -58,12 +59,18 @@ def affected_payees(conn: Connection, change: Change) -> set[str]:
     dated: set[tuple[str, date]] = set()
     opportunity_days: dict[str, set[date]] = {o: set() for o in change.opportunities}
     account_days: dict[str, set[date]] = {a: set() for a in change.accounts}
+    tx = Transaction
+    wanted = []
     if change.transactions:
-        tx = Transaction
+        wanted.append(tx.transaction_id.in_(list(change.transactions)))
+    if change.accounts:  # a changed account field (a filter may read it) moves every credit on it
+        wanted.append(tx.account_id.in_(list(change.accounts)))
+        deals = select(Opportunity.opportunity_id).where(Opportunity.account_id.in_(list(change.accounts)))
+        for deal in conn.execute(deals).scalars():
+            opportunity_days.setdefault(deal, set())
+    if wanted:
         rows = conn.execute(
-            select(tx.date, tx.owner_id, tx.opportunity_id, tx.account_id).where(
-                tx.transaction_id.in_(list(change.transactions))
-            )
+            select(tx.date, tx.owner_id, tx.opportunity_id, tx.account_id).where(or_(*wanted))
         ).all()
         for r in rows:
             if r.owner_id:
