@@ -39,9 +39,9 @@ EXAMPLES = ROOT / "examples" / "plans"
 PEOPLE = ("P-AE1", "P-AE2")
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('incremental') / 'spm.db'}")
+def team_store(path: Path) -> Engine:
+    """The small company on SQLite at `path`: P-AE1 and P-AE2 on the AE plan, P-MGR on the manager plan."""
+    engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     assert import_directory(engine, SMALL).ok
     with engine.begin() as conn:
@@ -56,6 +56,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
             "P-MGR", "first_line_manager", 1, date(2025, 1, 1), None, Decimal(40000), "USD"
         )
         plans.assign_plan(conn, manager, actor="revops")
+    return engine
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = team_store(tmp_path_factory.mktemp("incremental") / "spm.db")
     calc.run_calculation(engine, "2025-03", by="test")
     yield engine
     engine.dispose()
@@ -254,21 +260,8 @@ def test_a_run_for_a_manager_rechecks_the_team_s_locked_months_too(tmp_path: Pat
     from openspm.domain.periods import PeriodStatus
     from openspm.services import company
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'spm.db'}")
-    upgrade(engine)
-    assert import_directory(engine, SMALL).ok
+    engine = team_store(tmp_path / "spm.db")
     with engine.begin() as conn:
-        for name in ("ae_2025_v1.yaml", "manager_2025.yaml"):
-            plans.publish_plan(conn, (EXAMPLES / name).read_text(), actor="revops")
-        for person in PEOPLE:
-            ae = plans.Assignment(
-                person, "account_executive", 1, date(2025, 1, 1), date(2025, 7, 1), Decimal(60000), "USD"
-            )
-            plans.assign_plan(conn, ae, actor="revops")
-        manager = plans.Assignment(
-            "P-MGR", "first_line_manager", 1, date(2025, 1, 1), None, Decimal(40000), "USD"
-        )
-        plans.assign_plan(conn, manager, actor="revops")
         conn.execute(
             insert(Transaction).values(
                 transaction_id="TX-JAN",
