@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Engine, and_, func, literal, or_, select
+from sqlalchemy import BigInteger, Connection, Engine, and_, func, literal, or_, select, type_coerce
 
 from openspm.domain.canonical import ENTITY_BY_NAME
 from openspm.domain.periods import FiscalCalendar, Period, PeriodKind
@@ -28,6 +28,7 @@ from openspm.services import company
 from openspm.services.plans import validate_source
 from openspm.store.columnar import MAX_IN_VALUES, read_arrow
 from openspm.store.models import CalcRunPayee, PayoutLineRow, PlanAssignmentRow, PlanVersion
+from openspm.store.storage import scaled_to_decimal
 
 #: Fact tables a calculation reads whole (they are small beside transactions, or needed as of any date).
 WHOLE = (
@@ -225,29 +226,54 @@ def facts_start(calendar: FiscalCalendar, plans: Iterable[Plan], first_day: date
 
 
 def plans_in_force(conn: Connection, start: date, end: date) -> InForce:
-    """The plan assignments overlapping `[start, end)` and the (validated) plan versions they name."""
+    """The plan assignments overlapping `[start, end)` and the (validated) plan versions they name.
+
+    Every run reads everyone's assignments (a run for named payees narrows them later), so the rows
+    come back as plain values, money as stored integers, and each plan's source is read once.
+    """
     row = PlanAssignmentRow
     rows = conn.execute(
         select(
             row.person_id,
-            PlanVersion.name,
-            PlanVersion.version,
+            row.plan_version_id,
             row.start_date,
             row.end_date,
-            row.target_incentive,
+            type_coerce(row.target_incentive, BigInteger),
             row.currency,
             row.draw_kind,
-            row.draw_amount,
+            type_coerce(row.draw_amount, BigInteger),
             row.draw_periods,
-            PlanVersion.source,
         )
-        .join(PlanVersion, PlanVersion.id == row.plan_version_id)
         .where(row.start_date < end, or_(row.end_date.is_(None), row.end_date > start))
         .order_by(row.person_id, row.start_date)
     ).all()
-    plans = {(r.name, r.version): r.source for r in rows}
-    parsed = {key: validate_source(source) for key, source in sorted(plans.items())}
-    return parsed, lines_table([tuple(r)[:10] for r in rows], PLAN_ASSIGNMENTS)
+    ids = sorted({r.plan_version_id for r in rows})
+    versions = {
+        v.id: (v.name, v.version, v.source)
+        for v in conn.execute(
+            select(PlanVersion.id, PlanVersion.name, PlanVersion.version, PlanVersion.source).where(
+                PlanVersion.id.in_(ids)
+            )
+        )
+    }
+    parsed = {(name, version): validate_source(source) for name, version, source in sorted(versions.values())}
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 9
+    money = PLAN_ASSIGNMENTS.field("target_incentive").type
+    table = pa.table(
+        {
+            "person_id": pa.array(columns[0], pa.string()),
+            "plan": pa.array([versions[i][0] for i in columns[1]], pa.string()),
+            "version": pa.array([versions[i][1] for i in columns[1]], pa.int32()),
+            "start_date": pa.array(columns[2], pa.date32()),
+            "end_date": pa.array(columns[3], pa.date32()),
+            "target_incentive": scaled_to_decimal(pa.array(columns[4], pa.int64()), money.scale),
+            "currency": pa.array(columns[5], pa.string()),
+            "draw_kind": pa.array(columns[6], pa.string()),
+            "draw_amount": scaled_to_decimal(pa.array(columns[7], pa.int64()), money.scale),
+            "draw_periods": pa.array(columns[8], pa.int32()),
+        }
+    )
+    return parsed, table.cast(PLAN_ASSIGNMENTS)
 
 
 def plan_sources(conn: Connection, keys: Iterable[tuple[str, int]]) -> list[tuple[str, int, str]]:

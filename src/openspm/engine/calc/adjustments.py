@@ -29,6 +29,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
@@ -46,6 +47,7 @@ from openspm.engine.calc.components import (
     gate_table,
 )
 from openspm.engine.calc.payout import KEY, round_half_up
+from openspm.engine.calc.session import memtable
 from openspm.engine.calc.tiers import EXACT, exact, lit
 
 EARNING_KINDS = ("earning", "advance", "true_up")
@@ -121,7 +123,7 @@ def plan_caps(earned: list[ir.Table], seats: ir.Table, plans: list[Plan]) -> ir.
     ]
     if not rows or not earned:
         return None
-    caps = ibis.memtable(pa.Table.from_pylist(rows, schema=_CAP_SCHEMA))
+    caps = memtable(pa.Table.from_pylist(rows, schema=_CAP_SCHEMA))
     parts = [e.select(*KEY, "earned") for e in earned]
     total = ibis.union(*parts) if len(parts) > 1 else parts[0]
     total = total.group_by(KEY).aggregate(total=exact(total.earned.sum()))
@@ -162,7 +164,9 @@ def team(rows: ir.Table, org: ir.Table, levels: int, day: str) -> ir.Table:
     current = rows.mutate(member_id=rows.person_id, reports_to=rows.person_id)
     keep = [c for c in current.columns if c != "reports_to"]
     for _ in range(levels):
-        o = org.view()
+        # A view of `org` named by what it joins, not by Ibis's process-wide counter (`org.view()`), so
+        # the same override compiles to the same SQL in every run (see `session`).
+        o = ops.SelfReference(org.op(), identifier=hash(current.op()) & 0x7FFFFFFF).to_expr()
         j = current.join(
             o,
             [
@@ -252,7 +256,7 @@ def clawback_matches(
 
     # Cancellations are few: only the bookings of the deals they cancel are read (a semi join on the
     # measure credits before anything else), so the step costs one scan, not an aggregation of them all.
-    claw_plans = ibis.memtable(
+    claw_plans = memtable(
         pa.table(
             {
                 "plan": pa.array([p.name for p in plans], pa.string()),

@@ -30,6 +30,7 @@ import pyarrow as pa
 from openspm.domain.plans import Bonus, Cap, Commission, Gate, Plan, Spif
 from openspm.domain.plans.model import Boundary, RateUnit, TierAxis, TierBasis, TierMethod
 from openspm.engine.calc.payout import KEY, with_month
+from openspm.engine.calc.session import memtable
 from openspm.engine.calc.tiers import EXACT, ZERO, divide, evaluate_tiers, exact, lit
 
 LINE_COLUMNS: dict[str, str] = {
@@ -523,7 +524,7 @@ def grid_components(
 
     `keep` materialises the tier and gate rows (each is read twice: by the lines and the explanation).
     """
-    comps_t, tiers_t, gates_t = (ibis.memtable(p) for p in params)
+    comps_t, tiers_t, gates_t = (memtable(p) for p in params)
     rows = grid.join(comps_t, ["plan", "version", "measure"])
     rows = rows.mutate(
         component_ti=ibis.ifelse(

@@ -46,7 +46,7 @@ deal's amount were booked on its `created_date`; activities are credited to `act
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -74,6 +74,7 @@ from openspm.domain.plans.model import (
 from openspm.engine.calc.filters import column_name, parse_checked, table_resolver, to_ibis
 from openspm.engine.calc.fx import fx_factors
 from openspm.engine.calc.inputs import CalcInputs
+from openspm.engine.calc.session import among, memtable, using
 from openspm.engine.calc.tables import CREDITS
 
 EXACT = dt.Decimal(38, 10)
@@ -107,7 +108,7 @@ def rule_family(rule: CreditRule) -> str:
 
 @dataclass
 class Facts:
-    """The inputs as Ibis memtables (made once per calculation), and the qualified fields filters read."""
+    """The inputs as Ibis tables (made once per calculation), and the qualified fields filters read."""
 
     inputs: CalcInputs
     start: date
@@ -116,12 +117,12 @@ class Facts:
     _tables: dict[str, ir.Table] = field(default_factory=dict)
 
     def table(self, name: str) -> ir.Table:
-        """The input table `name` (a CalcInputs field) as an Ibis table: a memtable unless provided."""
+        """The input table `name` (a CalcInputs field) as an Ibis table (`session.memtable`), unless given."""
         if name not in self._tables:
             data = getattr(self.inputs, name)
             if data is None:
                 raise ValueError(f"the calculation needs {name!r} but CalcInputs has none")
-            self._tables[name] = ibis.memtable(data)
+            self._tables[name] = memtable(data)
         return self._tables[name]
 
     def wanted(self, alias: str) -> list[str]:
@@ -429,8 +430,8 @@ def seats(facts: Facts, plans: Iterable[Plan], payees: Sequence[str] | None) -> 
     plans = list(plans)
     a = facts.table("plan_assignments")
     if payees is not None:
-        a = a.filter(a.person_id.isin(list(payees)))
-    p = ibis.memtable(plan_facts(plans))
+        a = a.filter(among(a.person_id, payees))
+    p = memtable(plan_facts(plans))
     j = a.inner_join(p, [a.plan == p.p_plan, a.version.cast("int32") == p.p_version])
     out = j.select(
         seat_person=j.person_id,
@@ -445,7 +446,7 @@ def seats(facts: Facts, plans: Iterable[Plan], payees: Sequence[str] | None) -> 
         wants_activities=j.wants_activities,
     )
     out = settled(out)
-    pp = ibis.memtable(plan_periods(facts.inputs.calendar, facts.start, facts.end, plans))
+    pp = memtable(plan_periods(facts.inputs.calendar, facts.start, facts.end, plans))
     k = out.inner_join(
         pp,
         [
@@ -524,7 +525,7 @@ def price(credits: ir.Table, facts: Facts, plans: Sequence[Plan]) -> ir.Table:
         [*rate_days, *(d for d in period_ends.to_pylist() if d is not None)],
         {p.currency for p in plans},
     )
-    fx = ibis.memtable(fx_arrow).rename(
+    fx = memtable(fx_arrow).rename(
         f_date="rate_date", f_from="from_currency", f_to="to_currency", f_rate="fx_rate"
     )
     same = credits.source_currency.isnull() | (credits.source_currency == credits.currency)
@@ -564,12 +565,15 @@ CHAIN = pa.schema(
 )
 
 
-def management_chain(assignments: pa.Table, max_level: int | None = None) -> pa.Table:
+def management_chain(
+    assignments: pa.Table, max_level: int | None = None, people: Collection[str] | None = None
+) -> pa.Table:
     """Every (person, manager at level k) over the interval in which that chain holds (schema CHAIN).
 
     Built from the effective-dated `assignments` (person, role, manager, [start, end)): level k+1 is the
     manager of the level-k manager on the overlapping days. A cycle in the data stops the walk. This runs
     over the org (a dimension of people, not of transactions), so it is plain Python over a small table.
+    With `people`, only their chains are walked (the managers above them are still found).
     """
     rows = assignments.select(["person_id", "role", "manager_id", "start_date", "end_date"]).to_pylist()
     spells: dict[str, list[tuple[date, date, str | None]]] = {}
@@ -581,7 +585,7 @@ def management_chain(assignments: pa.Table, max_level: int | None = None) -> pa.
     out: list[tuple[str, str | None, str, int, date, date]] = []
     for r in rows:
         person, start = r["person_id"], r["start_date"]
-        if person is None or start is None:
+        if person is None or start is None or (people is not None and person not in people):
             continue
         frontier = [(r["manager_id"], start, r["end_date"] or FAR, frozenset({person}))]
         level = 1
@@ -622,7 +626,10 @@ def rollups(base: ir.Table, facts: Facts, plans: Sequence[Plan], seats_: ir.Tabl
     groups = _rollup_groups(plans)
     if not groups:
         return None
-    chain = ibis.memtable(management_chain(facts.inputs.assignments, _deepest(groups)))
+    # Only people with a seat are credited, so only their chains can roll a credit up (a run for a few
+    # payees seats a few people: walking the whole org's chains would cost more than the rest).
+    credited = set(facts.inputs.plan_assignments.column("person_id").to_pylist())
+    chain = memtable(management_chain(facts.inputs.assignments, _deepest(groups), credited))
     base = base.drop(*[c for c in ("fx_rate", "amount") if c in base.columns])  # re-priced per manager
     pieces = []
     for group in groups:
@@ -632,7 +639,7 @@ def rollups(base: ir.Table, facts: Facts, plans: Sequence[Plan], seats_: ir.Tabl
             links = links.filter(links.level <= rule.levels)
         if rule.from_roles:
             links = links.filter(links.c_role.isin(list(rule.from_roles)))
-        positions = ibis.memtable(
+        positions = memtable(
             pa.table(
                 {
                     "r_plan": [p for p, _, _ in group.plans],
@@ -846,7 +853,7 @@ def credit_expr(
     names = [*CREDITS.names, *field_columns(facts)]
     everything = ibis.union(*[p.select(*names) for p in pieces]) if len(pieces) > 1 else pieces[0]
     if payees is not None:
-        everything = everything.filter(everything.person_id.isin(list(payees)))
+        everything = everything.filter(among(everything.person_id, payees))
     return everything.select(*names)
 
 
@@ -906,20 +913,15 @@ def credit_pieces(
 
 def _empty(facts: Facts) -> ir.Table:
     schema = ibis.schema({**{f.name: dt.from_pyarrow(f.type) for f in CREDITS}, **_field_types(facts)})
-    return ibis.memtable(pa.Table.from_pylist([], schema=schema.to_pyarrow()))
-
-
-def default_backend() -> ibis.BaseBackend:
-    """The default engine: an in-process DuckDB."""
-    return ibis.duckdb.connect()
+    return memtable(pa.Table.from_pylist([], schema=schema.to_pyarrow()))
 
 
 def to_arrow(
     expr: ir.Table, schema: pa.Schema, backend: ibis.BaseBackend | None = None, *, sort: bool = True
 ) -> pa.Table:
     """Execute `expr` on `backend` (default DuckDB) and return exactly `schema`, sorted by every column."""
-    con = backend or default_backend()
-    table = con.to_pyarrow(expr.select(*schema.names)).cast(schema)
+    with using(backend) as session:
+        table = session.to_pyarrow(expr.select(*schema.names)).cast(schema)
     if sort:
         table = table.sort_by([(name, "ascending") for name in schema.names])
     return table
@@ -938,12 +940,13 @@ def credit(
 
 def split_problems(inputs: CalcInputs) -> pa.Table:
     """Deals whose revenue splits do not total 100 % (opportunity_id, total): a split rule skips them."""
-    s = ibis.memtable(inputs.opportunity_splits)
-    revenue = s.filter(ibis.coalesce(s.kind, ibis.literal("revenue")) == "revenue")
-    totals = revenue.group_by(opportunity_id=revenue.opportunity_id).aggregate(
-        total=revenue.percent.sum().cast(EXACT)
-    )
-    return default_backend().to_pyarrow(totals.filter(totals.total != 100).order_by("opportunity_id"))
+    with using(None) as session:
+        s = session.table(inputs.opportunity_splits)
+        revenue = s.filter(ibis.coalesce(s.kind, ibis.literal("revenue")) == "revenue")
+        totals = revenue.group_by(opportunity_id=revenue.opportunity_id).aggregate(
+            total=revenue.percent.sum().cast(EXACT)
+        )
+        return session.to_pyarrow(totals.filter(totals.total != 100).order_by("opportunity_id"))
 
 
 def credit_problems(credits: pa.Table) -> pa.Table:

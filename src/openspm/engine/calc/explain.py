@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from openspm.engine.calc.session import Session
 from openspm.engine.calc.tables import MONEY, PAYOUT_LINES
 
 LINE_KEY = ["person_id", "plan", "version", "plan_period", "period", "component"]
@@ -308,7 +308,7 @@ def _shape(rows: pa.Table, explanation: pa.Array) -> pa.Table:
 
 
 def payout_table(  # noqa: PLR0917 - the line tables of one run
-    con: ibis.BaseBackend,
+    con: Session,
     component_lines: ir.Table | None,
     balance: ir.Table,
     claw_detail: ir.Table | None,

@@ -40,7 +40,6 @@ from openspm.engine.calc.crediting import (
     credit_expr,
     credit_pieces,
     deal_rows,
-    default_backend,
     field_columns,
     plan_fields,
     settled,
@@ -51,6 +50,7 @@ from openspm.engine.calc.crediting import (
 from openspm.engine.calc.filters import column_name, parse_checked, table_resolver, to_ibis
 from openspm.engine.calc.inputs import CalcInputs
 from openspm.engine.calc.payout import month_of
+from openspm.engine.calc.session import Session, among, memtable, using
 from openspm.engine.calc.tables import CREDITS, MEASURE_CREDITS
 from openspm.engine.calc.tables import EXACT as EXACT_ARROW
 
@@ -119,7 +119,7 @@ def measure_credits_expr(credits: ir.Table, plans: Sequence[Plan]) -> ir.Table:
         },
         schema=MEASURE_DEFS,
     )
-    m = ibis.memtable(table)
+    m = memtable(table)
     j = credits.inner_join(
         m, [credits.plan == m.m_plan, credits.version == m.m_version, credits.source == m.m_source]
     )
@@ -173,7 +173,7 @@ def measure_credits(
 ) -> pa.Table:
     """The measure credits (schema `MEASURE_CREDITS`, sorted) of a credits table and the inputs' plans."""
     plans = sorted(inputs.plans.values(), key=lambda p: (p.name, p.version))
-    expr = credits if isinstance(credits, ir.Table) else ibis.memtable(credits)
+    expr = credits if isinstance(credits, ir.Table) else memtable(credits)
     return to_arrow(measure_credits_expr(with_fields(expr, inputs, plans), plans), MEASURE_CREDITS, backend)
 
 
@@ -188,7 +188,7 @@ def measure_totals(
     measure_credits_: pa.Table | ir.Table, backend: ibis.BaseBackend | None = None, *, sort: bool = True
 ) -> pa.Table:
     """`measure_totals_expr` executed (schema `MEASURE_TOTALS`, sorted unless `sort` is False)."""
-    expr = measure_credits_ if isinstance(measure_credits_, ir.Table) else ibis.memtable(measure_credits_)
+    expr = measure_credits_ if isinstance(measure_credits_, ir.Table) else memtable(measure_credits_)
     return to_arrow(measure_totals_expr(expr), MEASURE_TOTALS, backend, sort=sort)
 
 
@@ -253,21 +253,21 @@ class Credited:
 class Scratch:
     """Materialises staged steps: each is executed once on the backend and then read as Arrow.
 
-    Measured on DuckDB, holding a step as an Arrow memtable is cheaper than a temporary table (no
-    INSERT into the database's own storage) and needs no DDL, so it runs the same on every backend.
-    `timings` (when given) receives the seconds each stage took, as `stage_1`, `stage_2`, ….
+    Measured on DuckDB, holding a step as Arrow registered with the connection is cheaper than a
+    temporary table (no INSERT into the database's own storage) and needs no DDL, so it runs the same on
+    every backend. `timings` (when given) receives the seconds each stage took, as `stage_1`, ….
     """
 
-    def __init__(self, backend: ibis.BaseBackend, timings: dict[str, float] | None = None) -> None:
-        self.backend = backend
+    def __init__(self, session: Session, timings: dict[str, float] | None = None) -> None:
+        self.session = session
         self.timings = timings
         self.count = 0
         self.data: dict[object, pa.Table] = {}  # the Arrow behind each staged table, by its Ibis node
 
     def __call__(self, expr: ir.Table) -> ir.Table:
         started = time.perf_counter()
-        data = self.backend.to_pyarrow(expr)
-        table = ibis.memtable(data)
+        data = self.session.to_pyarrow(expr)
+        table = self.session.table(data)
         self.data[table.op()] = data
         self.count += 1
         if self.timings is not None:
@@ -296,7 +296,6 @@ def credit_and_measure(
     measure credits, and the calculation reads nearly all of them as monthly totals. Then the window
     is credited a few months at a time (`windows`), so only one part's credits are held at once.
     """
-    con = backend or default_backend()
     chosen = sorted(plans if plans is not None else inputs.plans.values(), key=lambda p: (p.name, p.version))
     clock = _Clock(timings)
     if detail is not None:
@@ -314,6 +313,20 @@ def credit_and_measure(
         return Credited(
             *(pa.concat_tables([getattr(d, f) for d in done]) for f in Credited.__dataclass_fields__)
         )
+    with using(backend) as session:
+        return _credit_all(session, inputs, start, end, payees, chosen, clock, timings)
+
+
+def _credit_all(  # noqa: PLR0917 - credit_and_measure without a Detail
+    con: Session,
+    inputs: CalcInputs,
+    start: date,
+    end: date,
+    payees: Sequence[str] | None,
+    chosen: Sequence[Plan],
+    clock: _Clock,
+    timings: dict[str, float] | None,
+) -> Credited:
     scratch = Scratch(con, timings)
     facts, pieces = credit_pieces(inputs, start, end, payees, plans=chosen, stage=scratch)
     if not pieces:
@@ -329,10 +342,10 @@ def credit_and_measure(
     if payees is not None:
         full = full.filter(pc.is_in(full["person_id"], pa.array(list(payees), pa.string())))
     clock.lap("credit")
-    measured = con.to_pyarrow(measure_credits_expr(ibis.memtable(full), chosen)).cast(MEASURE_CREDITS)
+    measured = con.to_pyarrow(measure_credits_expr(con.table(full), chosen)).cast(MEASURE_CREDITS)
     clock.lap("measure")
-    monthly = con.to_pyarrow(monthly_expr(ibis.memtable(measured))).cast(MONTHLY)
-    days = con.to_pyarrow(_credit_days(ibis.memtable(full))).cast(CREDIT_DAYS)
+    monthly = con.to_pyarrow(monthly_expr(con.table(measured))).cast(MONTHLY)
+    days = con.to_pyarrow(_credit_days(con.table(full))).cast(CREDIT_DAYS)
     return Credited(full.select(CREDITS.names).cast(CREDITS), measured, monthly, days)
 
 
@@ -343,7 +356,7 @@ def _nothing() -> Credited:
 
 
 def _summed(  # noqa: PLR0917 - one window's step
-    con: ibis.BaseBackend,
+    con: Session,
     everything: ir.Table,
     plans: Sequence[Plan],
     detail: Detail,
@@ -373,7 +386,7 @@ def _summed(  # noqa: PLR0917 - one window's step
     )
     clock.lap("measure")
     if detail.payees:
-        credits = con.to_pyarrow(everything.filter(everything.person_id.isin(list(detail.payees))))
+        credits = con.to_pyarrow(everything.filter(among(everything.person_id, detail.payees)))
         credits = credits.select(CREDITS.names).cast(CREDITS)
     else:
         credits = CREDITS.empty_table()
@@ -450,10 +463,9 @@ def _credit_window(  # noqa: PLR0917 - one window of credit_and_measure
     clock: _Clock,
     timings: dict[str, float] | None,
 ) -> Credited:
-    # A connection of its own (unless the caller chose the backend): the in-memory tables a query
-    # reads stay registered with its connection, so a window's staged credits are freed only with it.
-    con = backend or default_backend()
-    try:
+    # A connection of its own (unless the caller chose the backend): the tables a query reads stay
+    # registered with its connection, so a window's staged credits are freed only with it.
+    with Session() if backend is None else using(backend) as con:
         scratch = Scratch(con, timings)
         facts, pieces = credit_pieces(inputs, start, end, payees, plans=plans, stage=scratch)
         if not pieces:
@@ -463,14 +475,11 @@ def _credit_window(  # noqa: PLR0917 - one window of credit_and_measure
             ibis.union(*[p.select(*names) for p in pieces]) if len(pieces) > 1 else pieces[0].select(*names)
         )
         if payees is not None:
-            everything = everything.filter(everything.person_id.isin(list(payees)))
+            everything = everything.filter(among(everything.person_id, payees))
         small = inputs.transactions.num_rows <= STAGE_ALL_LINES
         return _summed(
             con, scratch(everything) if small else everything, plans, detail, clock, scratch, small
         )
-    finally:
-        if backend is None:
-            con.disconnect()
 
 
 def _credit_days(credits: ir.Table) -> ir.Table:
@@ -486,11 +495,11 @@ def _detail_filter(measured: ir.Table, detail: Detail) -> ir.BooleanValue | None
         for plan, version, measure in sorted(detail.measures)
     )
     if detail.cancelled_deals is not None:
-        cancelled = ibis.memtable(pa.table({"opportunity_id": detail.cancelled_deals}))
+        cancelled = memtable(pa.table({"opportunity_id": detail.cancelled_deals}))
         bookings = measured.kind.isin([CANCELLATION, "booking"])
         conditions.append(bookings & measured.opportunity_id.isin(cancelled.opportunity_id))
     if detail.payees:
-        conditions.append(measured.person_id.isin(list(detail.payees)))
+        conditions.append(among(measured.person_id, detail.payees))
     if not conditions:
         return None
     out = conditions[0]

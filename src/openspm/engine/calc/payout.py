@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from openspm.domain.money import minor_units
 from openspm.domain.plans import Plan
 from openspm.domain.plans.model import Aggregate, DrawKind, ProrationBasis
+from openspm.engine.calc.session import memtable
 from openspm.engine.calc.tiers import EXACT, divide, exact, lit
 
 KEY = ["person_id", "plan", "version", "plan_period", "period"]
@@ -118,7 +119,7 @@ def seats(plan_assignments: pa.Table, steps: ir.Table, policies: ir.Table) -> ir
     assignment in the plan period ÷ days in the plan period, applied to the target incentive (annual,
     times the plan period's share of a year) and to the quota.
     """
-    a = ibis.memtable(_day_numbers(plan_assignments))
+    a = memtable(_day_numbers(plan_assignments))
     j = a.join(steps, ["plan", "version"]).filter(
         lambda t: (t.start_day < t.pay_end_day) & (t.end_day > t.plan_start_day)
     )

@@ -42,6 +42,7 @@ from openspm.engine.calc.measures import STAGE_ALL_LINES, Detail, credit_and_mea
 from openspm.engine.calc.payout import KEY, latest_quotas, measure_grid, plan_measures, plan_policies, seats
 from openspm.engine.calc.reach import reaching
 from openspm.engine.calc.schedule import Step, bucket_table, plan_steps, steps_table, window_of
+from openspm.engine.calc.session import Session, among, memtable, using
 from openspm.engine.calc.tables import CREDITS, EXACT, MEASURE_CREDITS, PAYOUT_LINES
 from openspm.engine.calc.tiers import exact, lit
 
@@ -90,7 +91,18 @@ def calculate(
     reads one by one (per-transaction rate tables, deals with a cancellation): a whole company's year
     is tens of millions of them.
     """
-    con = backend or ibis.duckdb.connect()
+    with using(backend) as session:
+        return _calculate(inputs, period, payees, backend, detail, session)
+
+
+def _calculate(  # noqa: PLR0917 - calculate's arguments and its session
+    inputs: CalcInputs,
+    period: str,
+    payees: Sequence[str] | None,
+    backend: ibis.BaseBackend | None,
+    detail: bool | None,
+    session: Session,
+) -> CalcResult:
     run = inputs.calendar.parse(period)
     inputs = dataclasses.replace(inputs, plan_assignments=plan_assignments_table(inputs.plan_assignments))
     if payees is not None:
@@ -112,22 +124,19 @@ def calculate(
         gc.collect()  # crediting's intermediate tables sit in reference cycles (see measures._credit_window)
     credits = staged.credits.select(CREDITS.names).cast(CREDITS)
     mc = staged.measure_credits.select(MEASURE_CREDITS.names).cast(MEASURE_CREDITS)
-    keep = Stages(con)
-    try:
-        out = _payout(
-            inputs,
-            plans,
-            steps,
-            _Staged(keep.arrow(mc), keep.arrow(staged.monthly), keep.arrow(staged.credit_days)),
-            keep,
-        )
-        measures = out.grid.join(steps_emitted(steps), ["plan", "version", "period"])
-        if payees is not None:
-            measures = measures.filter(measures.person_id.isin(list(payees)))
-        measures_t = con.to_pyarrow(measures.select(*MEASURES.names)).cast(MEASURES)
-        payout = payout_table(con, out.lines, out.balance, out.claw_detail, out.details, out.gates)
-    finally:
-        keep.drop()
+    keep = Stages(session)
+    out = _payout(
+        inputs,
+        plans,
+        steps,
+        _Staged(keep.arrow(mc), keep.arrow(staged.monthly), keep.arrow(staged.credit_days)),
+        keep,
+    )
+    measures = out.grid.join(steps_emitted(steps), ["plan", "version", "period"])
+    if payees is not None:
+        measures = measures.filter(among(measures.person_id, payees))
+    measures_t = session.to_pyarrow(measures.select(*MEASURES.names)).cast(MEASURES)
+    payout = payout_table(session, out.lines, out.balance, out.claw_detail, out.details, out.gates)
     measures_t = measures_t.sort_by(
         [(n, "ascending") for n in ["person_id", "plan", "version", "measure", "period"]]
     )
@@ -164,7 +173,7 @@ def steps_emitted(steps: list[Step]) -> ir.Table:
     """(plan, version, pay period) of the steps the run pays (not the clawback shadows)."""
     rows = sorted({(s.plan, s.version, s.period.label) for s in steps if s.emit})
     schema = pa.schema([("plan", pa.string()), ("version", pa.int32()), ("period", pa.string())])
-    return ibis.memtable(
+    return memtable(
         pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in rows], schema=schema)
     )
 
@@ -173,20 +182,18 @@ class Stages:
     """Materialises intermediate steps (executed once, then read as Arrow), so each step compiles small.
 
     Ibis compiles one expression per result; a whole pipeline in one tree takes seconds to compile, a
-    step over materialised inputs milliseconds. Arrow in, Arrow out: no backend DDL is needed.
+    step over materialised inputs milliseconds. Arrow in, Arrow out: no backend DDL is needed. The
+    session names each staged table, so a later run of the same shape reuses the compiled SQL.
     """
 
-    def __init__(self, con: ibis.BaseBackend) -> None:
-        self.con = con
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
     def __call__(self, expr: ir.Table) -> ir.Table:
-        return ibis.memtable(self.con.to_pyarrow(expr))
+        return self.session.table(self.session.to_pyarrow(expr))
 
     def arrow(self, table: pa.Table) -> ir.Table:
-        return ibis.memtable(table)
-
-    def drop(self) -> None:
-        """Nothing to drop: in-memory tables are released with their expressions."""
+        return self.session.table(table)
 
 
 @dataclass(frozen=True)
@@ -245,7 +252,7 @@ def _prior(inputs: CalcInputs) -> ir.Table:
     from openspm.engine.calc.tables import PAYOUT_LINES as SCHEMA
 
     table = inputs.prior_lines if inputs.prior_lines is not None else SCHEMA.empty_table()
-    return ibis.memtable(table.cast(SCHEMA))
+    return memtable(table.cast(SCHEMA))
 
 
 def _payout(
@@ -256,9 +263,9 @@ def _payout(
     keep: Stages,
 ) -> _Outputs:
     by_key = {(p.name, p.version): p for p in plans}
-    steps_t = ibis.memtable(steps_table(steps, by_key, inputs.calendar))
-    months = ibis.memtable(bucket_table(steps))
-    policies = ibis.memtable(plan_policies(by_key))
+    steps_t = memtable(steps_table(steps, by_key, inputs.calendar))
+    months = memtable(bucket_table(steps))
+    policies = memtable(plan_policies(by_key))
     prior = _prior(inputs)
     claw_plans = [p for p in plans if p.clawback is not None]
     mc = staged.measure_credits
@@ -280,8 +287,8 @@ def _payout(
             value=exact(both.value.sum()), credits=both.credits.sum()
         )
     seats_t = keep(seats(inputs.plan_assignments, steps_t, policies))
-    quotas = latest_quotas(ibis.memtable(inputs.quotas))
-    grid = keep(measure_grid(monthly, seats_t, months, ibis.memtable(plan_measures(by_key)), quotas))
+    quotas = latest_quotas(memtable(inputs.quotas))
+    grid = keep(measure_grid(monthly, seats_t, months, memtable(plan_measures(by_key)), quotas))
 
     # First pass: every cumulative component of every plan in one step, per-transaction commissions
     # one step each (their running totals are per component), then one pay-lines step over them all.
@@ -296,7 +303,7 @@ def _payout(
         if isinstance(c, Commission) and comp.is_per_transaction(c)
     )
 
-    earlier = ibis.memtable(_earlier_periods(steps, inputs, plans))
+    earlier = memtable(_earlier_periods(steps, inputs, plans))
     prior_paid = adj.paid_prior(prior, earlier)
     first_lines = (
         [keep(adj.pay_lines(_union([e.lines for e in first]), steps_t, policies, prior_paid))]
@@ -308,7 +315,7 @@ def _payout(
     overrides = [(p, c) for p in plans for c in p.components if isinstance(c, Override)]
     if overrides:
         member_lines = _member_lines(first_lines, prior, inputs, plans, steps_t)
-        org = ibis.memtable(inputs.assignments).select("person_id", "manager_id", "start_date", "end_date")
+        org = memtable(inputs.assignments).select("person_id", "manager_id", "start_date", "end_date")
         for plan, c in overrides:
             second.append(
                 _kept(
@@ -375,7 +382,7 @@ def _member_lines(
     )
     skip = {"plan_cap"} | {c.name for p in plans for c in p.components if isinstance(c, Override)}
     p = prior.filter(prior.line_kind.isin(list(adj.EARNING_KINDS)) & ~prior.component.isin(sorted(skip)))
-    p = p.join(ibis.memtable(spans), "period").select(
+    p = p.join(memtable(spans), "period").select(
         "person_id", "component", "pay_start", "pay_end", amount=p.amount.cast(EXACT)
     )
     return ibis.union(*parts, p)
