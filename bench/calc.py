@@ -160,6 +160,21 @@ def calc_incremental_sqlite(ctx: Context) -> Measurement:
         engine.dispose()
 
 
+@case("calc_incremental_sqlite_warm", setup=_late_booking_store)
+def calc_incremental_sqlite_warm(ctx: Context) -> Measurement:
+    """The same in a long-lived process (the web app, a worker): a second late booking, on another
+    deal, after a first incremental run (the SQLite reader started, the engine's queries compiled)."""
+    engine = make_engine(_sqlite_url(ctx))
+    try:
+        incremental_run(engine, MONTH, LATE_BOOKING)
+        second = add_late_booking(engine, MONTH, "LATE-BOOKING-2", nth=1000)
+        started = time.perf_counter()
+        incremental_run(engine, MONTH, second)
+        return Measurement(_spec(ctx).lines, time.perf_counter() - started)
+    finally:
+        engine.dispose()
+
+
 #: The AE plans' crediting and measures written by hand as one DuckDB query: revenue splits, seats,
 #: a one-level rollup to the manager, and bookings, renewals and platform bookings per person and month.
 #: Not what the engine runs (no direct fallback, overlays, SDR deals and activities, FX, first-match

@@ -32,7 +32,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy import Engine, create_engine, func, insert, select, text
 
 from openspm.demo.compensation import demo_plans, plan_sources
 from openspm.demo.synthetic import FISCAL_YEAR_START_MONTH, generate_synthetic
@@ -249,24 +249,28 @@ def measure_engine(folder: Path, period: str, month: str) -> dict[str, Any]:
 LATE_BOOKING = "LATE-BOOKING-1"
 
 
-def add_late_booking(engine: Engine, month: str) -> str:
-    """A booking dated in `month` on the deal of the month's first booking (a change to recalculate for)."""
+def add_late_booking(engine: Engine, month: str, transaction_id: str = LATE_BOOKING, nth: int = 0) -> str:
+    """A booking dated in `month` on the deal of the month's `nth` booking (the last, if fewer), by id:
+    a change to recalculate for."""
     calendar = FiscalCalendar(FISCAL_YEAR_START_MONTH)
     target = calendar.parse(month)
     with engine.begin() as conn:
         tx = Transaction
+        in_month = (tx.kind == "booking", tx.date >= target.start, tx.date < target.end)
+        count = conn.execute(select(func.count()).select_from(tx).where(*in_month)).scalar_one()
         first = conn.execute(
             select(tx.date, tx.currency, tx.opportunity_id, tx.account_id, tx.product_id, tx.owner_id)
-            .where(tx.kind == "booking", tx.date >= target.start, tx.date < target.end)
+            .where(*in_month)
             .order_by(tx.transaction_id)
+            .offset(max(0, min(nth, count - 1)))
             .limit(1)
         ).one()
         conn.execute(
             insert(tx).values(
-                transaction_id=LATE_BOOKING, kind="booking", amount=Decimal(1000), **first._asdict()
+                transaction_id=transaction_id, kind="booking", amount=Decimal(1000), **first._asdict()
             )
         )
-    return LATE_BOOKING
+    return transaction_id
 
 
 def incremental_run(engine: Engine, month: str, transaction_id: str) -> int:
