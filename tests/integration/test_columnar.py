@@ -234,3 +234,17 @@ def test_json_null_written_by_the_orm_reads_as_null(engine: Engine, store_url: s
     got = read_arrow(store_url, "people", ["person_id", "extra"]).sort_by("person_id").to_pylist()
     assert [r["extra"] for r in got[:2]] == [None, None]
     assert json.loads(got[2]["extra"]) == {"k": [1, "ü"]}
+
+
+def test_a_read_request_unpickles_without_sqlalchemy() -> None:
+    """The SQLite reader process unpickles each request; a SQLAlchemy `quoted_name` in it (column and
+    table names come from the model metadata) made that process import SQLAlchemy, half a second of its
+    start."""
+    import pickle
+
+    request = columnar._request(
+        "transactions", columns=None, date_column="date", start=None, end=None, where={"owner_id": ["P1"]}
+    )
+    assert request.columns and request.where
+    assert b"sqlalchemy" not in pickle.dumps(request)
+    assert all(type(c.name) is str for c in request.columns) and type(request.table) is str

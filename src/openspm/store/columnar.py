@@ -101,12 +101,14 @@ def store_table(name: str) -> Table:
 
 
 def _stored(column: Column[Any]) -> StoredColumn:
-    kind = column.type
+    # str(): SQLAlchemy names are its `quoted_name`, which would make the reader process import
+    # SQLAlchemy (half a second) just to unpickle a request
+    kind, name = column.type, str(column.name)
     if isinstance(kind, Money | ExactDecimal):
-        return StoredColumn(column.name, Storage.SCALED, kind.scale)
+        return StoredColumn(name, Storage.SCALED, kind.scale)
     for sql_type, storage in _SQL_TYPES:
         if isinstance(kind, sql_type):
-            return StoredColumn(column.name, storage)
+            return StoredColumn(name, storage)
     raise TypeError(f"{column.table.name}.{column.name}: no columnar mapping for {kind!r}")
 
 
@@ -141,7 +143,7 @@ def _request(
 ) -> Request:
     table = store_table(name)
     stored = stored_columns(table)
-    output = tuple(stored) if columns is None else tuple(columns)
+    output = tuple(str(n) for n in (stored if columns is None else columns))
     selected = [_lookup(stored, name, n) for n in output]
     dated = _lookup(stored, name, date_column) if date_column is not None else None
     if dated is None and (start is not None or end is not None):
@@ -154,13 +156,13 @@ def _request(
         if column.storage not in (Storage.TEXT, Storage.INTEGER):
             raise TypeError(f"where filters text or integer columns; {name}.{key} is neither")
         if len(values) > MAX_IN_VALUES:
-            late.append((key, tuple(str(v) for v in values)))
+            late.append((str(key), tuple(str(v) for v in values)))
             selected += [] if key in output else [column]
         else:
             pushed.append((column, tuple(str(v) for v in values)))
     indexed = dated is not None and any(next(iter(i.columns)).name == dated.name for i in table.indexes)
     return Request(
-        table.name, tuple(selected), output, dated, start, end, tuple(pushed), tuple(late), indexed
+        str(table.name), tuple(selected), output, dated, start, end, tuple(pushed), tuple(late), indexed
     )
 
 
