@@ -65,6 +65,20 @@ def test_a_dry_run_gives_the_same_fingerprint_and_records_nothing(web: Web, paid
     assert web.client("finance").get("/api/v1/calc-runs").json()["total"] == 1
 
 
+def test_a_run_of_what_changed_recomputes_nobody_after_nothing_changed(
+    web: Web, paid: dict[str, Any]
+) -> None:
+    client = web.client("revops")
+    body = {"period": "2025-03", "changed": True, "dry_run": True}
+    dry = client.post("/api/v1/calc-runs", json=body).json()
+    assert (
+        dry["payees"] == 0 and dry["selection"] == f"0 people affected by changes since run #{paid['run_id']}"
+    )
+    both = client.post("/api/v1/calc-runs", json=body | {"person_ids": ["P-AE1"]})
+    assert both.status_code == 422 and "cannot be combined" in both.text
+    assert web.client("finance").get("/api/v1/calc-runs").json()["total"] == 1
+
+
 def test_each_role_sees_the_pay_in_their_scope(web: Web, paid: dict[str, Any]) -> None:
     expected = {
         "rep": {"P-AE1": "4032.70"},

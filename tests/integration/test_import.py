@@ -91,13 +91,21 @@ def test_reimport_updates_rows_and_records_what_changed(engine: Engine, small: P
     assert report.counts["opportunities"] == {"inserted": 0, "updated": 1, "unchanged": 2}
     assert report.counts["transactions"] == {"inserted": 0, "updated": 0, "unchanged": 3}
     with Session(engine) as session:
-        changes = session.scalars(select(ChangeRecord).order_by(ChangeRecord.field)).all()
+        second = select(ChangeRecord).where(ChangeRecord.import_id == report.import_id)
+        changes = session.scalars(second.order_by(ChangeRecord.field)).all()
+        first = session.scalars(select(ChangeRecord).where(ChangeRecord.import_id != report.import_id)).all()
+        first_counts = session.get_one(ImportBatch, first[0].import_id).summary
         o3 = session.get_one(Opportunity, "O3")
         count, breaks = verify_chain(session.connection())
     assert [(c.entity, c.row_key, c.field, c.before, c.after) for c in changes] == [
         ("opportunities", "O3", "amount", "80000.00", "95000.00"),
         ("opportunities", "O3", "stage", "Proposal", "Negotiation"),
     ]
+    # the first import logged each row it inserted (what `spm calc run --changed` reads)
+    assert ("transactions", "TX2", "*", None, None) in {
+        (c.entity, c.row_key, c.field, c.before, c.after) for c in first
+    }
+    assert len(first) == sum(n["inserted"] for n in first_counts.values() if isinstance(n, dict))
     assert changes[0].import_id == report.import_id
     assert (o3.amount, o3.stage) == (Decimal(95000), "Negotiation")
     assert (count, breaks) == (2, [])

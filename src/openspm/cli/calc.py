@@ -30,16 +30,42 @@ def run(
     ctx: typer.Context,
     period: str = typer.Option(..., help="Pay period, e.g. 2025-03."),
     person: list[str] = typer.Option([], "--person", help="Recompute only these people (repeatable)."),
+    changed: bool = typer.Option(
+        False,
+        "--changed",
+        help="Recompute only the people whose pay the changes since the period's last run for "
+        "everyone can move (everyone, if they cannot be narrowed).",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Calculate and report, but record nothing."),
     actor: str = typer.Option("cli", help="Who is running it (audit log)."),
 ) -> None:
     """Calculate a period and record its payout lines (corrections to locked periods become deltas)."""
+    if changed and person:
+        typer.echo("error: --changed and --person cannot be combined", err=True)
+        raise typer.Exit(2)
     try:
-        with progress_bar(f"calc {period}") as progress:
-            from openspm.services import calc as calc_service
+        from openspm.services import calc as calc_service
+        from openspm.services import calc_changes
 
+        payees: list[str] | None = person or None
+        through = None
+        if changed:
+            with ctx.obj.engine.connect() as conn:
+                found = calc_changes.changed_payees(conn, period)
+            typer.echo(f"{period}: {found.reason}")
+            if found.people == []:
+                typer.echo("nothing to recompute")
+                return
+            payees, through = found.people, found.seen
+        with progress_bar(f"calc {period}") as progress:
             summary = calc_service.run_calculation(
-                ctx.obj.engine, period, payees=person or None, dry_run=dry_run, by=actor, progress=progress
+                ctx.obj.engine,
+                period,
+                payees=payees,
+                dry_run=dry_run,
+                by=actor,
+                progress=progress,
+                changes_through=through,
             )
     except OpenSPMError as exc:
         typer.echo(f"error: {exc}", err=True)

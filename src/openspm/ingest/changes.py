@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -103,6 +104,20 @@ def _history(
             "field": pa.array([column] * int(pc.sum(changed).as_py()), pa.string()),
             "before": format_cells(before.filter(changed), kind),
             "after": format_cells(after.filter(changed), kind),
+        },
+        schema=CHANGE_SCHEMA,
+    )
+
+
+def inserted_rows(inserts: pa.Table, key: Sequence[str]) -> pa.Table:
+    """CHANGE_SCHEMA rows saying each of `inserts` is new: its key, field `*`, no before or after."""
+    n = inserts.num_rows
+    return pa.table(
+        {
+            "row_key": pa.array(key_strings(inserts, tuple(key)), pa.string()),
+            "field": pa.array(["*"] * n, pa.string()),
+            "before": pa.nulls(n, pa.string()),
+            "after": pa.nulls(n, pa.string()),
         },
         schema=CHANGE_SCHEMA,
     )

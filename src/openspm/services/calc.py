@@ -23,7 +23,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from openspm.domain.canonical import ENTITY_BY_NAME
 from openspm.domain.errors import Conflict, InvalidRequest, PeriodLocked
@@ -45,7 +45,7 @@ from openspm.services.calc_inputs import (
 )
 from openspm.store.audit import record_event
 from openspm.store.bulk import insert_arrow
-from openspm.store.models import CalcRun, CalcRunPayee
+from openspm.store.models import AuditEvent, CalcRun, CalcRunPayee, ImportBatch
 from openspm.store.models import Period as PeriodRow
 
 #: (inputs, period, payees or None for everyone) → payout lines (schema `engine.calc.tables.PAYOUT_LINES`).
@@ -141,13 +141,20 @@ def run_calculation(
     progress: Progress | None = None,
     lookback_months: int = LOOKBACK_MONTHS,
     calculator: Calculator | None = None,
+    changes_through: dict[str, int] | None = None,
 ) -> CalcRunSummary:
-    """Calculate `period` for everyone (or the `payees`), record it (unless `dry_run`) and summarise it."""
+    """Calculate `period` for everyone (or the `payees`), record it (unless `dry_run`) and summarise it.
+
+    `changes_through` (`changes_seen` when the payees were chosen): the `payees` are everyone the
+    changes recorded up to then can affect (`calc_changes.changed_payees`), so the run leaves the whole
+    period up to date as of then. Every run records the changes it has seen (options `seen`).
+    """
     report = progress or _no_progress
     calculate = calculator or engine_calculator
     started = _now()
     people = sorted(set(payees)) if payees is not None else None
     with engine.connect() as conn:
+        seen = changes_seen(conn)  # before any input is read: later changes are after this run
         calendar = company.get_settings(conn).calendar
         target = parse_period(calendar, period)
         refuse_closed(conn, target.label)
@@ -203,9 +210,24 @@ def run_calculation(
         report("done (dry run)", steps, steps)
         return summary
     report("recording lines", len(closed) + 2, steps)
-    summary = _record(engine, summary, covered, by=by, options=_options(people, lookback_months, closed))
+    options = _options(people, lookback_months, closed) | {"seen": seen}
+    if changes_through is not None:
+        options["changes_through"] = changes_through
+    summary = _record(engine, summary, covered, by=by, options=options)
     report("done", steps, steps)
     return summary
+
+
+def changes_seen(conn: Connection) -> dict[str, int]:
+    """The newest import and audit event committed now: what a run started now can have read.
+
+    Ids, not times: an import still writing when a run starts gets a larger id than any the run saw
+    (SQLite serialises writers), so `calc_changes` finds it after the run whatever its timestamps.
+    """
+    return {
+        "imports": conn.execute(select(func.max(ImportBatch.id))).scalar_one() or 0,
+        "audit": conn.execute(select(func.max(AuditEvent.id))).scalar_one() or 0,
+    }
 
 
 def _first_day(closed: Sequence[Period], target: Period) -> date:

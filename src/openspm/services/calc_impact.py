@@ -1,13 +1,21 @@
 """What a change can affect, and what a plan change would cost.
 
-`affected_payees(conn, change)` lists the people whose pay a change of facts can move — from the
-crediting dependencies: a transaction's owner, its deal's owner and split (revenue and overlay) people,
-the owner of the account's territory on the transaction date, the management chain of each of them as
-of that date (rollups, overrides), and the holders of a changed plan's assignments. A changed account
-affects everyone its deals and transactions credit (a filter may read its fields) and the owners of every
-territory it was ever in, with their managers on any date. Call it before and after
-applying a change (a deal moved from one owner to another affects both) and run the calculation with
-`payees=` the union: the result equals a full recalculation (tests/integration/test_calc_incremental.py).
+`affected_payees(conn, change)` lists the people whose pay a change of facts can move, from the
+crediting dependencies:
+
+- a transaction: its owner, its deal's owner and split (revenue and overlay) people, and the owner of
+  its account's territory on its date;
+- a deal: its owner, split people, its transactions' owners and their accounts' territory owners, and
+  the people of the activities on it (an activity measure's filter may read the deal's fields);
+- an account: everyone its deals and transactions credit (a filter may read its fields), the owners of
+  every territory it was ever in, and the people of the activities on it;
+- a person (assignments, quotas, plan assignments), and the holders of a changed plan's assignments;
+- for all of them, everyone who ever managed them: rollups follow the chain as of the transaction's
+  date, overrides on earnings as of the end of the member's pay period.
+
+Call it before and after applying a change (a deal moved from one owner to another affects both) and
+run the calculation with `payees=` the union: the result equals a full recalculation
+(tests/integration/test_calc_incremental.py). `calc_changes` does this from the recorded changes.
 
 `plan_impact(engine, a, b, period)` re-runs a period under two plan versions — everyone on plan A's name is
 put on A, then on B — and lists each person's payout difference and the total cost change. Nothing is
@@ -16,7 +24,7 @@ recorded: it is a regression test for a comp plan before it reaches production.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -33,6 +41,7 @@ from openspm.services.calc_inputs import facts_start, load_inputs
 from openspm.services.plans import validate_source
 from openspm.store.models import (
     AccountAssignment,
+    Activity,
     Opportunity,
     OpportunitySplit,
     PlanAssignmentRow,
@@ -82,7 +91,23 @@ def affected_payees(conn: Connection, change: Change) -> set[str]:
     _opportunities(conn, opportunity_days, account_days, dated)
     undated = _territories(conn, account_days, dated, whole=set(change.accounts))
     undated |= set(change.people) | _plan_holders(conn, change.plans)
-    return {person for person, _ in dated} | undated | _chains(conn, dated) | _ancestors(conn, undated)
+    undated |= _activity_people(conn, change.opportunities, change.accounts)
+    credited = {person for person, _ in dated}
+    # every manager they ever had, not only as of the credits' dates: an override on earnings takes the
+    # manager as of the end of the member's pay period, which may differ from the transaction's date
+    return credited | undated | _ancestors(conn, credited | undated)
+
+
+def _activity_people(conn: Connection, opportunities: Sequence[str], accounts: Sequence[str]) -> set[str]:
+    """The people of activities on a changed deal or account: an activity measure's filter may read it."""
+    wanted = []
+    if opportunities:
+        wanted.append(Activity.opportunity_id.in_(list(opportunities)))
+    if accounts:
+        wanted.append(Activity.account_id.in_(list(accounts)))
+    if not wanted:
+        return set()
+    return set(conn.execute(select(Activity.person_id).where(or_(*wanted)).distinct()).scalars())
 
 
 def _opportunities(
@@ -105,9 +130,16 @@ def _opportunities(
         ).where(Opportunity.opportunity_id.in_(ids))
     ).all()
     for tx in conn.execute(
-        select(Transaction.opportunity_id, Transaction.date).where(Transaction.opportunity_id.in_(ids))
+        select(
+            Transaction.opportunity_id, Transaction.date, Transaction.owner_id, Transaction.account_id
+        ).where(Transaction.opportunity_id.in_(ids))
     ).all():
         days[tx.opportunity_id].add(tx.date)
+        # a deal's field may move its transactions' credits: their own owners and accounts too
+        if tx.owner_id:
+            dated.add((tx.owner_id, tx.date))
+        if tx.account_id:
+            account_days.setdefault(tx.account_id, set()).add(tx.date)
     splits: dict[str, list[str]] = {}
     for s in conn.execute(
         select(OpportunitySplit.opportunity_id, OpportunitySplit.person_id).where(
@@ -148,26 +180,6 @@ def _territories(
             if r.start_date <= day and (r.end_date is None or day < r.end_date):
                 dated.add((r.owner_id, day))
     return undated
-
-
-def _chains(conn: Connection, dated: Iterable[tuple[str, date]]) -> set[str]:
-    """The management chain of each person as of each date (rollups and overrides follow it)."""
-    found: set[str] = set()
-    by_person: dict[str, set[date]] = {}
-    for person, day in dated:
-        by_person.setdefault(person, set()).add(day)
-    if not by_person:
-        return found
-    line = ReportingLine
-    rows = conn.execute(
-        select(line.person_id, line.ancestor_id, line.start_date, line.end_date).where(
-            line.person_id.in_(list(by_person))
-        )
-    ).all()
-    for r in rows:
-        if any(r.start_date <= d and (r.end_date is None or d < r.end_date) for d in by_person[r.person_id]):
-            found.add(r.ancestor_id)
-    return found
 
 
 def _ancestors(conn: Connection, people: set[str]) -> set[str]:

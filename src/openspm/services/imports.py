@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from openspm.domain.canonical import ENTITIES, ENTITY_BY_NAME, Problem
 from openspm.ingest import integrity
-from openspm.ingest.changes import EntityChanges, compared_columns, diff
+from openspm.ingest.changes import EntityChanges, compared_columns, diff, inserted_rows
 from openspm.ingest.csvfiles import read_directory, write_table
 from openspm.ingest.parse import parse_raw
 from openspm.ingest.tables import EXTRA_COLUMN, RawTable, canonical_schema
@@ -27,7 +27,7 @@ from openspm.services.reporting import rebuild_reporting_lines
 from openspm.store import bulk
 from openspm.store.audit import record_event
 from openspm.store.columnar import read_arrow
-from openspm.store.models import ENTITY_MODELS, ChangeRecord, ImportBatch
+from openspm.store.models import ENTITY_MODELS, ImportBatch
 
 Progress = Callable[[str, int, int], None]
 """Called as (step description, steps done, steps in all) while an import runs."""
@@ -231,6 +231,15 @@ def _integrity_problems(typed: dict[str, tuple[RawTable, pa.Table]], store: _Sto
     return problems
 
 
+#: An import logs each row it inserts (`change_log`, field `*`) when it inserts at most this many of an
+#: entity: what `spm calc run --changed` reads to recompute only the people new rows can credit. A larger
+#: import (a first load, a re-sync) is not logged row by row; a `--changed` run then recomputes everyone.
+LOGGED_INSERTS = 100_000
+
+#: The key of an import's summary saying up to how many inserted rows per entity it logged.
+INSERTS_LOGGED = "inserts_logged_up_to"
+
+
 def _write(
     conn: Connection,
     changes: list[EntityChanges],
@@ -242,9 +251,10 @@ def _write(
     progress: Progress,
 ) -> int:
     started = datetime.now(UTC).replace(tzinfo=None)
+    summary = {**counts, INSERTS_LOGGED: LOGGED_INSERTS}
     import_id = conn.execute(
         insert(ImportBatch)
-        .values(started_at=started, actor=actor, source=source, mapping=mapping, summary=counts)
+        .values(started_at=started, actor=actor, source=source, mapping=mapping, summary=summary)
         .returning(ImportBatch.id)
     ).scalar_one()
     for step, change in enumerate(changes, start=1):
@@ -256,10 +266,13 @@ def _write(
             bulk.insert_arrow(conn, change.entity, inserts)
         if change.updates.num_rows:
             bulk.update_arrow(conn, change.entity, list(entity.key), change.updates)
-        if change.history.num_rows:
-            rows = change.history.append_column("entity", pa.array([change.entity] * change.history.num_rows))
-            records = [dict(r, import_id=import_id) for r in rows.to_pylist()]
-            conn.execute(insert(ChangeRecord), records)
+        history = change.history
+        if 0 < inserts.num_rows <= LOGGED_INSERTS:
+            history = pa.concat_tables([history, inserted_rows(inserts, entity.key)])
+        if history.num_rows:
+            n = history.num_rows
+            rows = history.append_column("entity", pa.array([change.entity] * n, pa.string()))
+            bulk.insert_arrow(conn, "change_log", rows.append_column("import_id", pa.array([import_id] * n)))
         progress(f"write {change.entity}", step, len(changes))
     if any(c.entity == "assignments" and (c.inserts.num_rows or c.updates.num_rows) for c in changes):
         rebuild_reporting_lines(conn)

@@ -11,10 +11,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Engine
 
-from openspm.services import calc, calc_results
+from openspm.services import calc, calc_changes, calc_results
 from openspm.services.calc_explain import PayExplanation, explain_pay
 from openspm.services.records import FilterText, MoneyText, Public, UtcTime
 from openspm.web.api.common import AS_OF, NOT_FOUND, Key, Pages, problem
@@ -72,7 +72,19 @@ def get_calc_run(viewer: PayViewer, conn: Conn, run_id: RunId) -> calc_results.C
 class CalcRunCreate(BaseModel):
     period: str = Field(min_length=1, max_length=16, pattern=r"^[^\x00]+$", description="e.g. 2025-03")
     person_ids: list[str] | None = Field(None, description="recompute only these people (default: everyone)")
+    changed: bool = Field(
+        False,
+        description="recompute only the people whose pay the changes since the period's last run for "
+        "everyone can move (everyone, if they cannot be narrowed; nothing is recorded if nothing "
+        "changed); not with person_ids",
+    )
     dry_run: bool = Field(False, description="calculate and report, but record nothing")
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> CalcRunCreate:
+        if self.changed and self.person_ids is not None:
+            raise ValueError("changed and person_ids cannot be combined")
+        return self
 
 
 class CalcRunResult(Public):
@@ -88,6 +100,7 @@ class CalcRunResult(Public):
     outputs_fingerprint: str
     totals: dict[str, MoneyText]
     status: str = Field(description="the period's status after the run")
+    selection: str | None = Field(None, description="with `changed`: whom the run recomputed, and why")
     started_at: UtcTime
     finished_at: UtcTime
 
@@ -102,8 +115,19 @@ def create_calc_run(request: Request, viewer: DataManager, conn: Conn, run: Calc
     """Calculate a period (for everyone or `person_ids`) and record it, audited as `calc.run`."""
     conn.commit()  # the run writes in its own transaction; release this request's first
     engine: Engine = request.app.state.engine
+    payees, selection, through, dry_run = run.person_ids, None, None, run.dry_run
+    if run.changed:
+        with engine.connect() as read:
+            found = calc_changes.changed_payees(read, run.period)
+        payees, selection, through = found.people, found.reason, found.seen
+        dry_run = dry_run or payees == []  # nothing changed: nothing to record
     summary = calc.run_calculation(
-        engine, run.period, payees=run.person_ids, dry_run=run.dry_run, by=viewer.principal.username
+        engine,
+        run.period,
+        payees=payees,
+        dry_run=dry_run,
+        by=viewer.principal.username,
+        changes_through=through,
     )
     conn.commit()
     totals: dict[str, Decimal] = summary.totals
@@ -120,6 +144,7 @@ def create_calc_run(request: Request, viewer: DataManager, conn: Conn, run: Calc
         outputs_fingerprint=summary.outputs_fingerprint,
         totals=totals,
         status=summary.status,
+        selection=selection,
         started_at=summary.started_at,
         finished_at=summary.finished_at,
     )
