@@ -27,17 +27,6 @@ from openspm.services.company import set_period_status
 from openspm.store.models import ChangeRecord
 from tests.integration.test_calc_incremental import full, recorded, team_store
 
-HEADER = [
-    "transaction_id",
-    "kind",
-    "date",
-    "amount",
-    "currency",
-    "opportunity_id",
-    "account_id",
-    "product_id",
-]
-
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Engine]:
@@ -164,16 +153,9 @@ def test_an_import_too_large_to_log_recomputes_everyone(
     assert found.people is None and "transactions" in found.reason
 
 
-def test_spm_calc_run_changed(tmp_path: Path) -> None:
-    engine = team_store(tmp_path / "spm.db")
-    calc.run_calculation(engine, "2025-03", by="test")
-    _import(
-        engine,
-        tmp_path / "late",
-        "transactions.csv",
-        [_transaction("TX-LATE", "P-AE1", "2025-03-05", "1000")],
-    )
-    engine.dispose()
+def test_spm_calc_run_changed(store: Engine, tmp_path: Path) -> None:
+    late = _transaction("TX-LATE", "P-AE1", "2025-03-05", "1000")
+    _import(store, tmp_path / "late", "transactions.csv", [late])
     runner = CliRunner()
     env = {"SPM_DATABASE_URL": f"sqlite:///{tmp_path / 'spm.db'}"}
     out = runner.invoke(app, ["calc", "run", "--period", "2025-03", "--changed"], env=env)

@@ -45,7 +45,7 @@ from openspm.services.calc_inputs import (
 )
 from openspm.store.audit import record_event
 from openspm.store.bulk import insert_arrow
-from openspm.store.models import AuditEvent, CalcRun, CalcRunPayee, ImportBatch
+from openspm.store.models import AuditEvent, CalcRun, CalcRunPayee
 from openspm.store.models import Period as PeriodRow
 
 #: (inputs, period, payees or None for everyone) → payout lines (schema `engine.calc.tables.PAYOUT_LINES`).
@@ -219,15 +219,10 @@ def run_calculation(
 
 
 def changes_seen(conn: Connection) -> dict[str, int]:
-    """The newest import and audit event committed now: what a run started now can have read.
-
-    Ids, not times: an import still writing when a run starts gets a larger id than any the run saw
-    (SQLite serialises writers), so `calc_changes` finds it after the run whatever its timestamps.
-    """
-    return {
-        "imports": conn.execute(select(func.max(ImportBatch.id))).scalar_one() or 0,
-        "audit": conn.execute(select(func.max(AuditEvent.id))).scalar_one() or 0,
-    }
+    """The newest audit event committed now (every import writes one): what a run started now can have
+    read. An id, not a time: audit ids are taken under the audit log's lock and so follow commit order,
+    and a change still being written when a run starts gets a larger one (`calc_changes`)."""
+    return {"audit": conn.execute(select(func.max(AuditEvent.id))).scalar_one() or 0}
 
 
 def _first_day(closed: Sequence[Period], target: Period) -> date:

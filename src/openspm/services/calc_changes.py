@@ -23,7 +23,7 @@ an import too large to log its inserted rows — cannot be narrowed, and the ans
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
@@ -70,7 +70,6 @@ class Changed:
     seen: dict[str, int]  # the changes covered (`run_calculation(changes_through=seen)`)
     anchor_run: int | None  # the run the changes came after (None: no run to start from)
     reason: str
-    change: Change = field(default_factory=Change)
 
 
 def changed_payees(conn: Connection, period: str) -> Changed:
@@ -88,29 +87,24 @@ def changed_payees(conn: Connection, period: str) -> Changed:
         select(CalcRun.id, CalcRun.period, CalcRun.options).where(CalcRun.status == "completed")
     ).all()
     mine = [r for r in runs if r.period == period]
-    eligible = [r for r in mine if _up_to_date(r.options) is not None]
+    eligible = [(r.id, up["audit"]) for r in mine if (up := _up_to_date(r.options)) is not None]
     if not eligible:
         return Changed(None, seen, None, f"{period} has no recorded run for everyone to start from")
-    anchor = max(eligible, key=lambda r: r.id)
-    horizon = min(
-        [_up_to_date(anchor.options)["audit"]]  # type: ignore[index]
-        + [int(((r.options or {}).get("seen") or {}).get("audit", 0)) for r in mine if r.id > anchor.id]
-    )
+    anchor, through = max(eligible)
+    later = [int(((r.options or {}).get("seen") or {}).get("audit", 0)) for r in mine if r.id > anchor]
+    horizon = min([through, *later])
     keys = _Keys()
     for r in runs:  # other periods' runs since: their lines are this period's earlier lines and deltas
-        if r.id > anchor.id and r.period != period:
+        if r.id > anchor and r.period != period:
             payees = (r.options or {}).get("payees")
             if payees is None:
-                return Changed(
-                    None, seen, anchor.id, f"{r.period} was recalculated for everyone (run #{r.id})"
-                )
+                return Changed(None, seen, anchor, f"{r.period} was recalculated for everyone (run #{r.id})")
             keys.people.update(payees)
     change, why = changes_since(conn, horizon, keys)
     if change is None:
-        return Changed(None, seen, anchor.id, why)
+        return Changed(None, seen, anchor, why)
     people = sorted(affected_payees(conn, change))
-    reason = f"{len(people)} people affected by changes since run #{anchor.id}"
-    return Changed(people, seen, anchor.id, reason, change)
+    return Changed(people, seen, anchor, f"{len(people)} people affected by changes since run #{anchor}")
 
 
 def _up_to_date(options: dict[str, Any] | None) -> dict[str, int] | None:
@@ -227,7 +221,7 @@ class _Keys:
         return None
 
     def resolve_activities(self, conn: Connection) -> None:
-        """An activity credits its owner (and, by rollups, their managers)."""
+        """An activity credits its person (and, by rollups, their managers)."""
         for chunk in _chunks(sorted(self.activities), 500):
             people = conn.execute(select(Activity.person_id).where(Activity.activity_id.in_(chunk))).scalars()
             self.people.update(p for p in people if p)

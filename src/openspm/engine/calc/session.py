@@ -134,11 +134,6 @@ class Session(AbstractContextManager["Session"]):
         self._names.clear()
 
 
-def active() -> Session | None:
-    """The session of the code running now, if any."""
-    return _ACTIVE.get()
-
-
 def using(backend: ibis.BaseBackend | None) -> AbstractContextManager[Session]:
     """The active session if it runs on `backend` (or `backend` is None), else a new one on `backend`."""
     current = _ACTIVE.get()
