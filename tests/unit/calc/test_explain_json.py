@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from decimal import Decimal
 
 import pyarrow as pa
@@ -41,3 +42,16 @@ def test_every_decimal_is_its_exact_value_in_canonical_form(values: list[Decimal
     for value, text in zip(values, encode(column).to_pylist(), strict=True):
         assert PLAIN.match(text), text
         assert Decimal(json.loads(text)) == value
+
+
+def test_every_kind_of_value_is_valid_json_for_its_value() -> None:
+    texts = ['plain', 'a "quoted" word', "back\\slash", "line\nbreak", "tab\there", "café", None]
+    encoded = encode(pa.array(texts, pa.string())).to_pylist()
+    assert [json.loads(e) for e in encoded] == texts
+    assert encode(pa.array([True, False, None])).to_pylist() == ["true", "false", "null"]
+    assert encode(pa.array([0, -7, None], pa.int32())).to_pylist() == ["0", "-7", "null"]
+    days = pa.array([date(2026, 1, 5), None], pa.date32())
+    assert encode(days).to_pylist() == ['"2026-01-05"', "null"]
+    whole = pa.array([Decimal(50), Decimal(-100), Decimal(0)], pa.decimal128(18, 0))
+    assert encode(whole).to_pylist() == ['"50"', '"-100"', '"0"']  # no point: nothing to trim
+    assert encode(pa.array(['{"a":1}', None]), raw=True).to_pylist() == ['{"a":1}', "null"]

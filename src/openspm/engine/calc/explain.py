@@ -2,7 +2,10 @@
 
 The explanation is canonical JSON: keys sorted, no spaces, Decimals as strings without trailing zeros
 (`"8400.5"`), integers and booleans bare, absent values `null`; so the same inputs give byte-identical
-lines. It is built with Arrow string kernels over whole columns (no Python per line).
+lines. It is assembled by one SQL query per run over the executed Arrow tables, in an in-process DuckDB
+(the session's connection, or one of its own when the calculation ran on another backend): string
+functions over whole columns, no Python per line. DuckDB writes a DECIMAL in plain notation at its full
+scale (`8400.5000000000`); trimming the trailing zeros (and a bare `.`) gives the canonical text.
 
 A component line's numbers add up exactly:
 
@@ -15,12 +18,15 @@ balance before and after.
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import duckdb
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,89 +37,92 @@ from openspm.engine.calc.tables import MONEY, PAYOUT_LINES
 LINE_KEY = ["person_id", "plan", "version", "plan_period", "period", "component"]
 
 
-# --- canonical JSON, column-wise ---------------------------------------------------------------------
+# --- canonical JSON, column-wise (SQL text over the columns of Arrow tables) ---------------------------
 
 
-def _quote(strings: pa.Array) -> pa.Array:
-    escaped = pc.replace_substring(pc.replace_substring(strings, "\\", "\\\\"), '"', '\\"')
-    return pc.binary_join_element_wise('"', escaped, '"', "")
+def _name(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
 
 
-def _decimal_text(values: pa.Array) -> pa.Array:
-    """Plain decimal notation without trailing zeros (`-0.0000000001`, `8400.5`, `0`).
+def _text(value: str) -> str:
+    """`value` as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
-    Built from the unscaled integer's digits: Arrow writes a small decimal in scientific notation
-    (`1E-10`), which is neither canonical nor safe to trim.
+
+def json_value(column: str, kind: pa.DataType, *, raw: bool = False) -> str:
+    """SQL for the JSON text of `column` (of Arrow type `kind`) per row; null → `null`.
+
+    Decimals are quoted strings in plain notation without trailing zeros, dates quoted ISO days,
+    integers and booleans bare, anything else a JSON string (escaped by DuckDB's `to_json`). `raw`
+    columns already hold JSON.
     """
-    kind = values.type
-    scale = kind.scale
-    magnitude = pc.abs(values)
-    unscaled = pa.Array.from_buffers(
-        pa.decimal128(kind.precision, 0), len(magnitude), magnitude.buffers(), offset=magnitude.offset
-    )
-    digits = pc.cast(unscaled, pa.string())
-    if scale > 0:
-        digits = pc.utf8_lpad(digits, width=scale + 1, padding="0")
-        whole = pc.utf8_slice_codeunits(digits, 0, -scale)
-        fraction = pc.utf8_rtrim(pc.utf8_slice_codeunits(digits, -scale), "0")
-        dotted = pc.binary_join_element_wise(whole, ".", fraction, "")
-        digits = pc.if_else(pc.equal(fraction, ""), whole, dotted)
-    signed = pc.if_else(
-        pc.less(values, pa.scalar(Decimal(0), kind)), pc.binary_join_element_wise("-", digits, ""), digits
-    )
-    return pc.if_else(pc.equal(values, pa.scalar(Decimal(0), kind)), "0", signed)
+    c = _name(column)
+    if raw:
+        text = c
+    elif pa.types.is_decimal(kind):
+        digits = f"CAST({c} AS VARCHAR)"
+        if kind.scale > 0:  # always a point: drop trailing zeros, then a bare point (`100.` → `100`)
+            digits = f"rtrim(rtrim({digits}, '0'), '.')"
+        text = f"'\"' || {digits} || '\"'"
+    elif pa.types.is_boolean(kind):
+        text = f"CASE WHEN {c} THEN 'true' WHEN NOT {c} THEN 'false' END"
+    elif pa.types.is_integer(kind):
+        text = f"CAST({c} AS VARCHAR)"
+    elif pa.types.is_date(kind):
+        text = f"'\"' || strftime({c}, '%Y-%m-%d') || '\"'"
+    else:
+        text = f"CAST(to_json(CAST({c} AS VARCHAR)) AS VARCHAR)"
+    return f"coalesce({text}, 'null')"
+
+
+def json_object(schema: pa.Schema, fields: Mapping[str, str], raw: Sequence[str] = ()) -> str:
+    """SQL for a JSON object per row: `fields` maps each JSON key to a column (keys written sorted)."""
+    pieces: list[str] = []
+    for i, key in enumerate(sorted(fields)):
+        column = fields[key]
+        pieces.append(_text(("{" if i == 0 else ",") + json.dumps(key) + ":"))
+        pieces.append(json_value(column, schema.field(column).type, raw=column in raw))
+    pieces.append("'}'")
+    return "concat(" + ", ".join(pieces) + ")"
+
+
+def json_list(element: str, order: Sequence[str]) -> str:
+    """SQL aggregate: the group's `element`s (JSON) as a JSON array, in `order`."""
+    by = ", ".join(_name(c) for c in order)
+    return f"'[' || string_agg({element}, ',' ORDER BY {by}) || ']'"
+
+
+_names = itertools.count()
+
+
+@contextmanager
+def _registered(
+    con: Session, tables: Mapping[str, pa.Table | None]
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, str]]]:
+    """The session's DuckDB connection (or an in-process one) with `tables` registered under unique names."""
+    duck = con.duckdb()
+    owned = duck is None
+    if duck is None:
+        duck = duckdb.connect()
+    names = {key: f"_spm_explain_{next(_names)}_{key}" for key, t in tables.items() if t is not None}
+    try:
+        for key, name in names.items():
+            duck.register(name, tables[key])
+        yield duck, {key: _name(name) for key, name in names.items()}
+    finally:
+        for name in names.values():
+            duck.unregister(name)
+        if owned:
+            duck.close()
 
 
 def encode(column: pa.Array | pa.ChunkedArray, raw: bool = False) -> pa.Array:
-    """One JSON value per row (null → `null`); `raw` columns already hold JSON."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    kind = column.type
-    if raw:
-        out = column
-    elif pa.types.is_decimal(kind):
-        out = _quote(_decimal_text(column))
-    elif pa.types.is_boolean(kind):
-        out = pc.if_else(column, "true", "false")
-    elif pa.types.is_integer(kind):
-        out = pc.cast(column, pa.string())
-    elif pa.types.is_date(kind):
-        out = _quote(pc.strftime(column, "%Y-%m-%d"))
-    else:
-        out = _quote(pc.cast(column, pa.string()))
-    return pc.fill_null(out, "null")
-
-
-def json_objects(table: pa.Table, fields: dict[str, str], raw: Sequence[str] = ()) -> pa.Array:
-    """A JSON object per row: `fields` maps each JSON key to a column of `table` (keys written sorted)."""
-    if table.num_rows == 0:
-        return pa.array([], pa.string())
-    pieces: list[Any] = []
-    for i, key in enumerate(sorted(fields)):
-        pieces.append(("{" if i == 0 else ",") + json.dumps(key) + ":")
-        pieces.append(encode(table[fields[key]], raw=fields[key] in raw))
-    pieces.append("}")
-    return pc.binary_join_element_wise(*pieces, "")
-
-
-def json_lists(table: pa.Table, keys: list[str], order: list[str], element: pa.Array, name: str) -> pa.Table:
-    """Group `element` (JSON per row) by `keys`, in `order`, into a JSON array column `name`."""
-    t = (
-        table.select(keys + order)
-        .append_column("_e", element)
-        .sort_by([(c, "ascending") for c in keys + order])
-    )
-    grouped = t.group_by(keys, use_threads=False).aggregate([("_e", "list")])
-    joined = pc.binary_join_element_wise("[", pc.binary_join(grouped["_e_list"], ","), "]", "")
-    return grouped.drop(["_e_list"]).append_column(name, joined)
-
-
-def _keyed(table: pa.Table) -> pa.Table:
-    if "source_id" in table.column_names:
-        return table.set_column(
-            table.column_names.index("source_id"), "source_id", pc.fill_null(table["source_id"], "")
-        )
-    return table
+    """One JSON value per row of `column`, as `json_value` writes it (for checks and tests)."""
+    table = pa.table({"v": column})
+    with duckdb.connect() as duck:
+        duck.register("t", table)
+        sql = f"SELECT {json_value('v', table.schema.field('v').type, raw=raw)} AS j FROM t"
+        return duck.sql(sql).to_arrow_table()["j"].combine_chunks()
 
 
 # --- the payout table -----------------------------------------------------------------------------------
@@ -127,7 +136,7 @@ _COMPONENT_FIELDS = {
     "quota": "quota",
     "attainment": "attainment",
     "target_incentive": "target_incentive",
-    "source_id": "source_id_text",
+    "source_id": "source_id",
     "date": "date",
     "rule": "rule",
     "running_before": "running_before",
@@ -148,46 +157,78 @@ _COMPONENT_FIELDS = {
 }
 
 
-def _component_lines(lines: pa.Table, details: pa.Table | None, gates: pa.Table | None) -> pa.Table:
-    lines = lines.append_column("source_id_text", lines["source_id"])
-    lines = _keyed(lines)
-    key = [*LINE_KEY, "source_id"]
-    if details is not None and details.num_rows:
-        details = _keyed(details)
-        tier = json_objects(
-            details,
-            {
-                "tier": "idx",
-                "from": "lower",
-                "to": "upper",
-                "rate": "rate",
-                "base": "base",
-                "amount": "amount",
-            },
-        )
-        lists = json_lists(details, key, ["idx"], tier, "tiers")
-        lines = lines.join(lists, key, join_type="left outer")
-    else:
-        lines = lines.append_column("tiers", pa.nulls(lines.num_rows, pa.string()))
-    if gates is not None and gates.num_rows:
-        gate = json_objects(
-            gates,
-            {
-                "measure": "measure",
-                "min_attainment": "min_attainment",
-                "attainment": "attainment",
-                "open": "is_open",
-            },
-        )
-        lists = json_lists(gates, LINE_KEY, ["idx"], gate, "gates")
-        lines = lines.join(lists, LINE_KEY, join_type="left outer")
-    else:
-        lines = lines.append_column("gates", pa.nulls(lines.num_rows, pa.string()))
-    for name in ("tiers", "gates"):
-        i = lines.column_names.index(name)
-        lines = lines.set_column(i, name, pc.fill_null(lines[name], "[]"))
-    explanation = json_objects(lines, _COMPONENT_FIELDS, raw=("tiers", "gates"))
-    return _shape(lines, explanation)
+_TIER_FIELDS = {
+    "tier": "idx",
+    "from": "lower",
+    "to": "upper",
+    "rate": "rate",
+    "base": "base",
+    "amount": "amount",
+}
+_GATE_FIELDS = {
+    "measure": "measure",
+    "min_attainment": "min_attainment",
+    "attainment": "attainment",
+    "open": "is_open",
+}
+#: A payout line's columns, selected from a row that has them (`corrects_period`: delta lines only).
+_LINE = (
+    "person_id, period, plan, version, {component} AS component, {kind} AS line_kind, "
+    "{amount} AS amount, currency"
+)
+
+
+def _joined(keys: Sequence[str], left: str, right: str) -> str:
+    """SQL: `left` and `right` agree on `keys` (a null `source_id` matches a null one)."""
+
+    def side(table: str, key: str) -> str:
+        column = f"{table}.{_name(key)}"
+        return f"coalesce({column}, '')" if key == "source_id" else column
+
+    return " AND ".join(f"{side(left, k)} = {side(right, k)}" for k in keys)
+
+
+def _listed(  # noqa: PLR0917 - one list's parts
+    name: str,
+    table: str,
+    schema: pa.Schema,
+    keys: Sequence[str],
+    order: Sequence[str],
+    fields: Mapping[str, str],
+) -> str:
+    """A CTE `name`: per `keys`, the JSON array (column `name`) of the rows' `fields` objects in `order`."""
+    by = ", ".join(_name(k) for k in keys)
+    element = json_object(schema, fields)
+    return f"{name} AS (SELECT {by}, {json_list(element, order)} AS {name} FROM {table} GROUP BY {by})"
+
+
+def _component_lines(
+    duck: duckdb.DuckDBPyConnection,
+    names: Mapping[str, str],
+    lines: pa.Table,
+    lists: Mapping[str, pa.Table | None],
+) -> pa.Table:
+    """Component lines with their explanation; `lists`: the tier and gate rows of each line, if any."""
+    ctes, joins, columns = [], [], []
+    schema = lines.schema
+    for name, keys, fields in (
+        ("tiers", [*LINE_KEY, "source_id"], _TIER_FIELDS),
+        ("gates", LINE_KEY, _GATE_FIELDS),
+    ):
+        table = lists[name]
+        if table is not None and table.num_rows:
+            ctes.append(_listed(name, names[name], table.schema, keys, ["idx"], fields))
+            joins.append(f"LEFT JOIN {name} ON {_joined(keys, 'l', name)}")
+            columns.append(f"coalesce({name}.{name}, '[]') AS {name}")
+        else:
+            columns.append(f"'[]' AS {name}")
+        schema = schema.append(pa.field(name, pa.string()))
+    ctes.append(f"x AS (SELECT l.*, {', '.join(columns)} FROM {names['lines']} AS l {' '.join(joins)})")
+    explanation = json_object(schema, _COMPONENT_FIELDS, raw=("tiers", "gates"))
+    line = _LINE.format(component="component", kind="line_kind", amount="amount")
+    return duck.sql(
+        f"WITH {', '.join(ctes)} SELECT {line}, {explanation} AS explanation FROM x"
+    ).to_arrow_table()
 
 
 _BALANCE_LINES: list[tuple[str, str, str, dict[str, str]]] = [
@@ -238,57 +279,57 @@ _BALANCE_LINES: list[tuple[str, str, str, dict[str, str]]] = [
 ]
 
 
-def _balance_lines(balance: pa.Table, claw_detail: pa.Table | None) -> list[pa.Table]:
+_CANCELLATION_FIELDS = {
+    "source_id": "source_id",
+    "rule": "rule",
+    "via_person_id": "via_person_id",
+    "opportunity_id": "opportunity_id",
+    "date": "date",
+    "cancelled": "value",
+    "booked_on": "b_date",
+    "booking_plan_period": "b_plan_period",
+    "booking_value": "b_value",
+    "rate": "rate",
+    "reversed": "reversed",
+}
+
+
+def _balance_lines(
+    duck: duckdb.DuckDBPyConnection, names: Mapping[str, str], balance: pa.Table, claw_detail: pa.Table | None
+) -> pa.Table:
+    """The balance lines (one per non-zero balance amount) with their explanation."""
+    key = ["person_id", "plan", "version", "period"]
     if claw_detail is not None and claw_detail.num_rows:
-        cancel = json_objects(
-            claw_detail,
-            {
-                "source_id": "source_id",
-                "rule": "rule",
-                "via_person_id": "via_person_id",
-                "opportunity_id": "opportunity_id",
-                "date": "date",
-                "cancelled": "value",
-                "booked_on": "b_date",
-                "booking_plan_period": "b_plan_period",
-                "booking_value": "b_value",
-                "rate": "rate",
-                "reversed": "reversed",
-            },
+        order = ["date", "source_id", "rule", "via_person_id"]
+        listed = _listed("c", names["claw_detail"], claw_detail.schema, key, order, _CANCELLATION_FIELDS)
+        with_list = (
+            f"b AS (SELECT t.*, coalesce(c.c, '[]') AS _cancellations FROM {names['balance']} AS t "
+            f"LEFT JOIN c ON {_joined(key, 't', 'c')})"
         )
-        lists = json_lists(
-            claw_detail,
-            ["person_id", "plan", "version", "period"],
-            ["date", "source_id", "rule", "via_person_id"],
-            cancel,
-            "cancellations",
-        )
-        balance = balance.join(lists, ["person_id", "plan", "version", "period"], join_type="left outer")
+        ctes = [listed, with_list]
     else:
-        balance = balance.append_column("cancellations", pa.nulls(balance.num_rows, pa.string()))
-    balance = balance.set_column(
-        balance.column_names.index("cancellations"),
-        "cancellations",
-        pc.fill_null(balance["cancellations"], "[]"),
-    )
-    out = []
+        ctes = [f"b AS (SELECT t.*, '[]' AS _cancellations FROM {names['balance']} AS t)"]
+    extra = [
+        pa.field("_component", pa.string()),
+        pa.field("_cancellations", pa.string()),
+    ]
+    selects = []
     for component, kind, column, fields in _BALANCE_LINES:
-        rows = balance.filter(pc.not_equal(balance[column], pa.scalar(Decimal(0), balance[column].type)))
-        if not rows.num_rows:
-            continue
-        rows = rows.append_column("component", pa.array([component] * rows.num_rows, pa.string()))
-        rows = rows.append_column("line_kind", pa.array([kind] * rows.num_rows, pa.string()))
-        if column != "amount":
-            rows = rows.append_column("amount", rows[column])
-        extra = {"cancellations": "cancellations"} if component == "clawback" else {}
-        explanation = json_objects(
-            rows, {**fields, "component": "component", **extra}, raw=("cancellations",)
+        schema = pa.schema([*balance.schema, *extra, pa.field("_amount", balance.schema.field(column).type)])
+        chosen = {**fields, "amount": "_amount", "component": "_component"}
+        if component == "clawback":
+            chosen["cancellations"] = "_cancellations"
+        explanation = json_object(schema, chosen, raw=("_cancellations",))
+        line = _LINE.format(component="_component", kind=_text(kind), amount="_amount")
+        selects.append(
+            f"SELECT {line}, {explanation} AS explanation FROM "
+            f"(SELECT *, {_text(component)} AS _component, {_name(column)} AS _amount FROM b) "
+            f"WHERE _amount <> 0"
         )
-        out.append(_shape(rows, explanation))
-    return out
+    return duck.sql(f"WITH {', '.join(ctes)} " + " UNION ALL ".join(selects)).to_arrow_table()
 
 
-def _shape(rows: pa.Table, explanation: pa.Array) -> pa.Table:
+def _shape(rows: pa.Table) -> pa.Table:
     n = rows.num_rows
     return pa.table(
         {
@@ -301,7 +342,7 @@ def _shape(rows: pa.Table, explanation: pa.Array) -> pa.Table:
             "amount": pc.cast(rows["amount"], MONEY),
             "currency": rows["currency"],
             "corrects_period": pa.nulls(n, pa.string()),
-            "explanation": explanation,
+            "explanation": rows["explanation"],
         },
         schema=PAYOUT_LINES,
     )
@@ -316,15 +357,20 @@ def payout_table(  # noqa: PLR0917 - the line tables of one run
     gates: ir.Table | None,
 ) -> pa.Table:
     """Execute the line tables and assemble PAYOUT_LINES with explanations, sorted deterministically."""
+    run = con.to_pyarrow
+    tables = {
+        "lines": run(component_lines) if component_lines is not None else None,
+        "tiers": run(details) if details is not None else None,
+        "gates": run(gates) if gates is not None else None,
+        "balance": run(balance),
+        "claw_detail": run(claw_detail) if claw_detail is not None else None,
+    }
     parts: list[pa.Table] = []
-    if component_lines is not None:
-        lines = con.to_pyarrow(component_lines)
-        d = con.to_pyarrow(details) if details is not None else None
-        g = con.to_pyarrow(gates) if gates is not None else None
-        parts.append(_component_lines(lines, d, g))
-    cd = con.to_pyarrow(claw_detail) if claw_detail is not None else None
-    parts.extend(_balance_lines(con.to_pyarrow(balance), cd))
-    table = pa.concat_tables(parts) if parts else PAYOUT_LINES.empty_table()
+    with _registered(con, tables) as (duck, names):
+        if tables["lines"] is not None:
+            parts.append(_shape(_component_lines(duck, names, tables["lines"], tables)))
+        parts.append(_shape(_balance_lines(duck, names, tables["balance"], tables["claw_detail"])))
+    table = pa.concat_tables(parts)
     order = ["person_id", "period", "plan", "version", "component", "line_kind", "explanation"]
     return table.sort_by([(c, "ascending") for c in order])
 

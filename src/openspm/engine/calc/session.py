@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar, Token
 from types import TracebackType
 
+import duckdb
 import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
@@ -123,6 +124,10 @@ class Session(AbstractContextManager["Session"]):
                 _COMPILED.put(node, sql)
         table = self._duck.sql(sql).to_arrow_table()
         return expr.__pyarrow_result__(table, data_mapper=DuckDBPyArrowData)
+
+    def duckdb(self) -> duckdb.DuckDBPyConnection | None:
+        """The session's DuckDB connection (None on another backend)."""
+        return self._duck
 
     def close(self) -> None:
         """Release the session's tables (and its connection, if it opened one)."""
