@@ -492,3 +492,25 @@ def test_payees_narrow_the_output_but_not_the_rollups() -> None:
     assert rows(credit(inputs, *Q1, payees=["M1"]), "person_id", "via_person_id", "amount") == [
         ("M1", "R1", D(100))
     ]
+
+
+def test_in_window_cuts_dates_and_timestamps_to_half_open_days() -> None:
+    """A window's source rows are cut from the Arrow inputs: [start, end), a timestamp by its day."""
+    from datetime import datetime
+
+    import pyarrow as pa
+
+    from openspm.engine.calc.crediting import FAR, in_window
+
+    days = pa.table(
+        {"d": pa.array([date(2026, 1, 31), date(2026, 2, 1), date(2026, 2, 28), date(2026, 3, 1)])}
+    )
+    assert in_window(days, "d", date(2026, 2, 1), date(2026, 3, 1))["d"].to_pylist() == [
+        date(2026, 2, 1),
+        date(2026, 2, 28),
+    ]
+    stamps = [datetime(2026, 1, 31, 23, 59, 59), datetime(2026, 2, 1), datetime(2026, 2, 28, 23, 0)]
+    times = pa.table({"t": pa.array([*stamps, datetime(2026, 3, 1)], pa.timestamp("us"))})
+    assert in_window(times, "t", date(2026, 2, 1), date(2026, 3, 1))["t"].to_pylist() == stamps[1:]
+    assert in_window(times, "t", date(2026, 2, 1), FAR).num_rows == 3  # an open end
+    assert in_window(times, "t", date.min, FAR) is times  # the whole table: nothing to cut

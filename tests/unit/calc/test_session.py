@@ -154,3 +154,26 @@ def test_among_reads_the_people_from_a_table() -> None:
         kept = s.to_pyarrow(t.filter(session.among(t.person_id, ["C", "A", "A"])))
         assert sorted(kept.column("person_id").to_pylist()) == ["A", "C"]
         assert s.to_pyarrow(t.filter(session.among(t.person_id, []))).num_rows == 0
+
+
+def test_every_window_of_a_year_reads_the_queries_its_first_window_compiled(
+    inputs: CalcInputs, monkeypatch: pytest.MonkeyPatch, cold: None
+) -> None:
+    """A window's bounds are cut from the Arrow inputs, never written into the SQL: a year credited a
+    few months at a time compiles what one window compiles, and every later window reuses it."""
+    from openspm.engine.calc import measures
+
+    monkeypatch.setattr(measures, "WINDOW_LINES", 500)
+    monkeypatch.setattr(measures, "STAGE_ALL_LINES", 0)  # the path of a large run
+    year = inputs.calendar.parse("FY2026")
+    parts = measures.windows(inputs.transactions, year.start, year.end)
+    assert len(parts) >= 6
+    detail = measures.Detail(cancelled=True, credit_days=True)
+    measures.credit_and_measure(inputs, *parts[0], detail=detail)
+    one_window = session.compiled_queries()[1]
+    session.clear_compiled()
+    measures.credit_and_measure(inputs, year.start, year.end, detail=detail)
+    hits, misses = session.compiled_queries()
+    assert one_window > 0
+    assert misses == one_window
+    assert hits == (len(parts) - 1) * one_window

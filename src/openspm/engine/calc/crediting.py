@@ -46,15 +46,16 @@ deal's amount were booked on its `created_date`; activities are credited to `act
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from openspm.domain.periods import FiscalCalendar, PeriodKind
 from openspm.domain.plans.fields import resolve_field
@@ -108,26 +109,69 @@ def rule_family(rule: CreditRule) -> str:
 
 @dataclass
 class Facts:
-    """The inputs as Ibis tables (made once per calculation), and the qualified fields filters read."""
+    """The inputs as Ibis tables (made once per calculation), and the qualified fields filters read.
+
+    The source rows dated in the window (`transactions` by `date`, `activities` by the day of
+    `occurred_at`, and the deals created in it, `DEALS_CREATED`) are cut from the Arrow inputs before
+    any query reads them, so the window's bounds are never part of the SQL: every window of a run (and
+    every run of the same shape) compiles to the same queries, and a query reads the window's rows, not
+    the whole year's. `shared` holds Arrow tables derived from the inputs that do not depend on the
+    window (the split teams); a run's windows share one.
+    """
 
     inputs: CalcInputs
     start: date
     end: date
     fields: frozenset[str] = frozenset()
+    shared: dict[str, pa.Table] = field(default_factory=dict)
     _tables: dict[str, ir.Table] = field(default_factory=dict)
 
     def table(self, name: str) -> ir.Table:
-        """The input table `name` (a CalcInputs field) as an Ibis table (`session.memtable`), unless given."""
+        """The input table `name` (a CalcInputs field, or `DEALS_CREATED`) as an Ibis table."""
         if name not in self._tables:
-            data = getattr(self.inputs, name)
-            if data is None:
-                raise ValueError(f"the calculation needs {name!r} but CalcInputs has none")
-            self._tables[name] = memtable(data)
+            self._tables[name] = memtable(self.arrow(name))
+        return self._tables[name]
+
+    def arrow(self, name: str) -> pa.Table:
+        """The Arrow data of `table(name)`: dated sources cut to the window."""
+        data = getattr(self.inputs, "opportunities" if name == DEALS_CREATED else name)
+        if data is None:
+            raise ValueError(f"the calculation needs {name!r} but CalcInputs has none")
+        dated = {"transactions": "date", "activities": "occurred_at", DEALS_CREATED: "created_date"}
+        return in_window(data, dated[name], self.start, self.end) if name in dated else data
+
+    def derived(self, name: str, make: Callable[[], pa.Table]) -> ir.Table:
+        """A table derived from the inputs independently of the window: made once per run (`shared`)."""
+        if name not in self._tables:
+            if name not in self.shared:
+                self.shared[name] = make()
+            self._tables[name] = memtable(self.shared[name])
         return self._tables[name]
 
     def wanted(self, alias: str) -> list[str]:
         """Field names of `alias` that some filter or measure reads, sorted."""
         return sorted(f.split(".", 1)[1] for f in self.fields if f.split(".", 1)[0] == alias)
+
+
+#: `Facts.table` name of the deals created in the window (`source: opportunities` measures read them).
+DEALS_CREATED = "deals_created"
+
+
+def in_window(table: pa.Table, column: str, start: date, end: date) -> pa.Table:
+    """The rows of `table` whose `column` (a date, or a naive UTC timestamp: its day) is in [start, end)."""
+    if start <= date.min and end >= FAR:
+        return table
+    values = table.column(column)
+    kind = values.type
+    if pa.types.is_timestamp(kind):
+        low = pa.scalar(datetime.combine(start, time()), kind)
+        high = pa.scalar(datetime.combine(end, time()), kind) if end < FAR else None
+    else:
+        low, high = pa.scalar(start, kind), pa.scalar(end, kind)
+    inside = pc.greater_equal(values, low)
+    if high is not None:
+        inside = pc.and_(inside, pc.less(values, high))
+    return table.filter(inside)
 
 
 _ALIAS_TABLE = {
@@ -177,9 +221,8 @@ def _typed_nulls(facts: Facts, alias: str) -> dict[str, ir.Value]:
 
 def transaction_rows(facts: Facts) -> ir.Table:
     """Transactions dated in the window, with their deal's owner and account and the wanted fields."""
-    t = facts.table("transactions")
+    t = facts.table("transactions")  # cut to the window
     o = facts.table("opportunities")
-    t = t.filter(t.date >= facts.start, t.date < facts.end)
     deals = o.select(
         deal_key=o.opportunity_id,
         opp_owner_id=o.owner_id,
@@ -211,8 +254,7 @@ def transaction_rows(facts: Facts) -> ir.Table:
 
 def deal_rows(facts: Facts) -> ir.Table:
     """Deals created in the window, shaped like transaction rows (for `source: opportunities` measures)."""
-    o = facts.table("opportunities")
-    o = o.filter(o.created_date >= facts.start, o.created_date < facts.end)
+    o = facts.table(DEALS_CREATED)
     rows = o.select(
         source=ibis.literal(MeasureSource.OPPORTUNITIES.value),
         source_id=o.opportunity_id,
@@ -258,22 +300,46 @@ def _direct(rows: ir.Table, rule: DirectRule) -> ir.Table:
     return out.filter(out.person_id.notnull())
 
 
-def conforming_deals(splits: ir.Table) -> ir.Table:
-    """Deals whose revenue splits total exactly 100 %."""
-    revenue = splits.filter(ibis.coalesce(splits.kind, ibis.literal("revenue")) == "revenue")
-    totals = revenue.group_by(deal_key=revenue.opportunity_id).aggregate(total=revenue.percent.sum())
-    return totals.filter(totals.total == 100).select("deal_key")
+def split_team(splits: pa.Table, kind: SplitKind, *, conforming: bool) -> pa.Table:
+    """(deal_key, person_id, percent) of the `kind` splits naming a person; with `conforming`, only of
+    deals whose revenue splits total exactly 100 %.
+
+    Built once per run from the Arrow input (it does not depend on the window), so a window's query
+    joins its rows to the team instead of summing every deal's splits again.
+    """
+    kinds = pc.fill_null(splits.column("kind"), "revenue")
+    team = splits.filter(pc.and_(pc.equal(kinds, kind.value), pc.is_valid(splits.column("person_id"))))
+    if conforming:
+        revenue = splits.filter(pc.equal(kinds, SplitKind.REVENUE.value))
+        totals = revenue.group_by("opportunity_id").aggregate([("percent", "sum")])
+        hundred = pa.scalar(Decimal(100), totals.schema.field("percent_sum").type)
+        ok = totals.filter(pc.equal(totals.column("percent_sum"), hundred)).column("opportunity_id")
+        team = team.filter(pc.is_in(team.column("opportunity_id"), ok))
+    return pa.table(
+        {
+            "deal_key": team.column("opportunity_id"),
+            "person_id": team.column("person_id"),
+            "percent": team.column("percent").cast(EXACT.to_pyarrow()),
+        }
+    )
+
+
+def overlay_team(splits: pa.Table) -> pa.Table:
+    """(deal_key, person_id) of each person attached to a deal by an overlay split (once each)."""
+    team = splits.filter(
+        pc.and_(
+            pc.equal(splits.column("kind"), SplitKind.OVERLAY.value), pc.is_valid(splits.column("person_id"))
+        )
+    )
+    pairs = team.group_by(["opportunity_id", "person_id"]).aggregate([])
+    return pa.table({"deal_key": pairs.column("opportunity_id"), "person_id": pairs.column("person_id")})
 
 
 def _split(rows: ir.Table, rule: SplitRule, facts: Facts) -> ir.Table:
-    s = facts.table("opportunity_splits")
-    s = s.filter(
-        ibis.coalesce(s.kind, ibis.literal("revenue")) == rule.split_kind.value, s.person_id.notnull()
-    )
-    if rule.split_kind is SplitKind.REVENUE and not rule.allow_over_crediting:
-        ok = conforming_deals(facts.table("opportunity_splits"))
-        s = s.semi_join(ok, s.opportunity_id == ok.deal_key)
-    team = s.select(deal_key=s.opportunity_id, person_id=s.person_id, percent=s.percent.cast(EXACT))
+    conforming = rule.split_kind is SplitKind.REVENUE and not rule.allow_over_crediting
+    name = f"split_team_{rule.split_kind.value}{'_conforming' if conforming else ''}"
+    splits = facts.inputs.opportunity_splits
+    team = facts.derived(name, lambda: split_team(splits, rule.split_kind, conforming=conforming))
     j = rows.inner_join(team, rows.opportunity_id == team.deal_key)
     return settled(j.drop("deal_key"))
 
@@ -295,13 +361,9 @@ def _territory(rows: ir.Table, rule: TerritoryRule, facts: Facts) -> ir.Table:
 
 
 def _overlay(rows: ir.Table, rule: OverlayRule, facts: Facts) -> ir.Table:
-    s = facts.table("opportunity_splits")
     a = facts.table("assignments")
-    team = (
-        s.filter(s.kind == SplitKind.OVERLAY.value, s.person_id.notnull())
-        .select(deal_key=s.opportunity_id, person_id=s.person_id)
-        .distinct()
-    )
+    splits = facts.inputs.opportunity_splits
+    team = facts.derived("overlay_team", lambda: overlay_team(splits))
     roles = a.filter(a.role.isin(list(rule.roles))).select(
         role_person=a.person_id, r_start=a.start_date, r_end=a.end_date
     )
@@ -628,8 +690,13 @@ def rollups(base: ir.Table, facts: Facts, plans: Sequence[Plan], seats_: ir.Tabl
         return None
     # Only people with a seat are credited, so only their chains can roll a credit up (a run for a few
     # payees seats a few people: walking the whole org's chains would cost more than the rest).
-    credited = set(facts.inputs.plan_assignments.column("person_id").to_pylist())
-    chain = memtable(management_chain(facts.inputs.assignments, _deepest(groups), credited))
+    deepest = _deepest(groups)
+
+    def walk() -> pa.Table:
+        credited = set(facts.inputs.plan_assignments.column("person_id").to_pylist())
+        return management_chain(facts.inputs.assignments, deepest, credited)
+
+    chain = facts.derived(f"chain_{deepest}", walk)  # the org's chains: the same for every window
     base = base.drop(*[c for c in ("fx_rate", "amount") if c in base.columns])  # re-priced per manager
     pieces = []
     for group in groups:
@@ -713,9 +780,8 @@ def _deepest(groups: Sequence[_Rollup]) -> int | None:
 
 def activity_rows(facts: Facts) -> ir.Table:
     """Activities in the window as credit rows for `activities.person_id` (no plan yet)."""
-    a = facts.table("activities")
-    day = a.occurred_at.date()
-    a = a.mutate(a_day=day).filter(day >= facts.start, day < facts.end)
+    a = facts.table("activities")  # cut to the window
+    a = a.mutate(a_day=a.occurred_at.date())
     rows = a.select(
         person_id=a.person_id,
         rule=ibis.literal(ACTIVITY),
@@ -834,7 +900,6 @@ def credit_expr(
     *,
     plans: Sequence[Plan] | None = None,
     stage: Stage | None = None,
-    tables: Mapping[str, ir.Table] | None = None,
 ) -> ir.Table:
     """The credits of source rows dated in `[start, end)` as a lazy Ibis table.
 
@@ -844,10 +909,9 @@ def credit_expr(
 
     `stage` materialises the intermediate steps read more than once (the source rows, the credits that
     rollups roll up): it takes an expression and returns a table holding its rows (e.g. a temporary
-    table on the backend; `measures.credit_and_measure` does this). `tables` supplies input tables
-    already on the backend (by CalcInputs field name) instead of memtables of the Arrow inputs.
+    table on the backend; `measures.credit_and_measure` does this).
     """
-    facts, pieces = credit_pieces(inputs, start, end, payees, plans=plans, stage=stage, tables=tables)
+    facts, pieces = credit_pieces(inputs, start, end, payees, plans=plans, stage=stage)
     if not pieces:
         return _empty(facts)
     names = [*CREDITS.names, *field_columns(facts)]
@@ -865,17 +929,17 @@ def credit_pieces(
     *,
     plans: Sequence[Plan] | None = None,
     stage: Stage | None = None,
-    tables: Mapping[str, ir.Table] | None = None,
+    shared: dict[str, pa.Table] | None = None,
 ) -> tuple[Facts, list[ir.Table]]:
     """The facts read and the priced credits `credit_expr` unions (each with extra engine columns).
 
     The payee filter is not applied (rollups need everyone's credits); `credit_expr` applies it.
+    `shared`: `Facts.shared` of the run (windows of one run pass the same dict).
     """
     keep = stage or _lazy
     chosen = list(plans if plans is not None else inputs.plans.values())
     chosen.sort(key=lambda p: (p.name, p.version))
-    facts = Facts(inputs, start, end, plan_fields(chosen))
-    facts._tables.update(tables or {})
+    facts = Facts(inputs, start, end, plan_fields(chosen), {} if shared is None else shared)
     has_rollups = any(isinstance(r, RollupRule) for p in chosen for r in p.crediting)
     seated = seats(facts, chosen, None if has_rollups else payees)
     tx_rows = keep(transaction_rows(facts))

@@ -302,8 +302,10 @@ def credit_and_measure(
         if detail.cancelled:
             detail = replace(detail, cancelled_deals=_cancelled_deals(inputs, start, end))
         done = []
+        shared: dict[str, pa.Table] = {}  # tables derived once for every window (crediting.Facts)
         for a, b in windows(inputs.transactions, start, end):
-            done.append(_credit_window(backend, inputs, a, b, payees, chosen, detail, clock, timings))
+            part = _credit_window(backend, inputs, (a, b), payees, chosen, detail, clock, timings, shared)
+            done.append(part)
             # A window's expressions and results form reference cycles holding its staged credits
             # (gigabytes at scale); the cycle collector runs by object count, not bytes, so without this
             # every window's credits would stay in memory until the run ends. (A small run skips it:
@@ -455,19 +457,19 @@ def _cancelled_deals(inputs: CalcInputs, start: date, end: date) -> pa.Array:
 def _credit_window(  # noqa: PLR0917 - one window of credit_and_measure
     backend: ibis.BaseBackend | None,
     inputs: CalcInputs,
-    start: date,
-    end: date,
+    window: tuple[date, date],
     payees: Sequence[str] | None,
     plans: Sequence[Plan],
     detail: Detail,
     clock: _Clock,
     timings: dict[str, float] | None,
+    shared: dict[str, pa.Table],
 ) -> Credited:
     # A connection of its own (unless the caller chose the backend): the tables a query reads stay
     # registered with its connection, so a window's staged credits are freed only with it.
     with Session() if backend is None else using(backend) as con:
         scratch = Scratch(con, timings)
-        facts, pieces = credit_pieces(inputs, start, end, payees, plans=plans, stage=scratch)
+        facts, pieces = credit_pieces(inputs, *window, payees, plans=plans, stage=scratch, shared=shared)
         if not pieces:
             return _nothing()
         names = [*CREDITS.names, *field_columns(facts)]
