@@ -45,7 +45,7 @@ def test_every_decimal_is_its_exact_value_in_canonical_form(values: list[Decimal
 
 
 def test_every_kind_of_value_is_valid_json_for_its_value() -> None:
-    texts = ['plain', 'a "quoted" word', "back\\slash", "line\nbreak", "tab\there", "café", None]
+    texts = ["plain", 'a "quoted" word', "back\\slash", "line\nbreak", "tab\there", "café", None]
     encoded = encode(pa.array(texts, pa.string())).to_pylist()
     assert [json.loads(e) for e in encoded] == texts
     assert encode(pa.array([True, False, None])).to_pylist() == ["true", "false", "null"]

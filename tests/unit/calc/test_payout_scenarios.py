@@ -119,6 +119,25 @@ def test_cap_bites() -> None:
     )
 
 
+def test_a_large_line_is_exact_to_the_cent() -> None:
+    """10 % of 9,876,543,211.25 is 987,654,321.125: half a cent, paid up as .13 (a float made it .12)."""
+    result = run([plan(FLAT_10)], "2025-03", transactions=[booking("T1", "2025-03-10", "9876543211.25")])
+    assert lines(result) == [("P1", "2025-03", "comm", "earning", Decimal("987654321.13"))]
+    (e,) = explanations(result)
+    assert (Decimal(e["earned"]), Decimal(e["rounding"])) == (Decimal("987654321.125"), Decimal("0.005"))
+
+
+def test_large_advances_and_their_true_up_are_exact_to_the_cent() -> None:
+    """Half of 987,654,321.125 is advanced in January (493,827,160.5625 → .56); March pays the rest of the
+    quarter: 987,654,321.125 − 493,827,160.56 = 493,827,160.565 → .57; together the rounded earnings."""
+    quarterly = "{type: quarterly, advances: monthly, advance_percent: 50}"
+    big = [booking("T1", "2025-01-10", "9876543211.25")]
+    january = run([plan(FLAT_10, period=quarterly)], "2025-01", transactions=big)
+    assert amounts(january)[("P1", "2025-01", "comm")] == Decimal("493827160.56")
+    march = run([plan(FLAT_10, period=quarterly)], "2025-03", transactions=big, prior=as_prior(january))
+    assert amounts(march)[("P1", "2025-03", "comm")] == Decimal("493827160.57")
+
+
 @pytest.mark.parametrize(("booked", "expected"), [(40000, Decimal(0)), (60000, Decimal(6000))])
 def test_gate(booked: int, expected: Decimal) -> None:
     """Gate at 50 % of a 100,000 quota: 40,000 (40 %) pays nothing; 60,000 (60 %) pays 10 % = 6,000."""

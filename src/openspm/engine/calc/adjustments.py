@@ -48,7 +48,7 @@ from openspm.engine.calc.components import (
 )
 from openspm.engine.calc.payout import KEY, round_half_up
 from openspm.engine.calc.session import memtable
-from openspm.engine.calc.tiers import EXACT, exact, lit
+from openspm.engine.calc.tiers import EXACT, PERCENT, divide, exact, lit
 
 EARNING_KINDS = ("earning", "advance", "true_up")
 EXACT_ARROW = pa.decimal128(38, 10)
@@ -67,12 +67,12 @@ def pay_lines(rows: ir.Table, steps: ir.Table, policies: ir.Table, paid_prior: i
         step_kind="line_kind",
         pay_end_day="pay_end_day",
     )
-    pol = policies.select("plan", "version", "scale", "currency")
+    pol = policies.select("plan", "version", "scale", "unit", "currency")
     prior_key = ["person_id", "plan", "version", "plan_period", "component"]
     t = rows.join(s, ["plan", "version", "period"]).join(pol, ["plan", "version"])
     t = t.left_join(paid_prior, prior_key).select(t, prior=paid_prior.paid)
     pct = ibis.ifelse(t.paid_in_full, lit(100), t.advance_percent)
-    due = exact(t.earned * pct / lit(100))
+    due = exact(t.earned * pct * PERCENT)
     w = ibis.window(
         group_by=["person_id", "plan", "version", "component", "source_id", "plan_period"],
         order_by="step_order",
@@ -82,8 +82,8 @@ def pay_lines(rows: ir.Table, steps: ir.Table, policies: ir.Table, paid_prior: i
     # an earlier payment of this one.
     prev_due = ibis.ifelse(t.source_id.isnull(), due.lag().over(w), ibis.null(EXACT))
     first = ibis.ifelse(t.source_id.isnull(), t.prior.fill_null(lit(0)), lit(0))
-    already = exact(ibis.ifelse(prev_due.isnull(), first, round_half_up(prev_due, t.scale)))
-    amount = round_half_up(exact(due - already), t.scale)
+    already = exact(ibis.ifelse(prev_due.isnull(), first, round_half_up(prev_due, t.scale, t.unit)))
+    amount = round_half_up(exact(due - already), t.scale, t.unit)
     return t.mutate(
         line_kind=ibis.ifelse(t.paid_in_full, ibis.literal("earning"), t.step_kind),
         applied_percent=exact(pct),
@@ -224,7 +224,7 @@ def override(  # noqa: PLR0917 - the tables an override reads
     base = j.group_by([*KEY, "step_order", "target_incentive"]).aggregate(
         value=exact(j.amount.sum()).fill_null(lit(0)), credits=j.n.sum().fill_null(0)
     )
-    t = base.mutate(raw=exact(base.value * lit(c.rate) / lit(100)))
+    t = base.mutate(raw=exact(base.value * lit(c.rate) * PERCENT))
     gates_ = gate_table(grid, plan, c.name, None, c.gates)
     t = keep(_gate_and_cap(t, gates_, cap_amount(c.cap, t.target_incentive)))
     rows = conform(
@@ -342,7 +342,7 @@ def clawback_due(matches: ir.Table, earned: list[ir.Table], steps: ir.Table) -> 
         earned=exact(e.earned.sum()), value=exact(e.value.max())
     )
     rates = by_measure.mutate(
-        rate=exact(ibis.ifelse(by_measure.value == 0, lit(0), exact(by_measure.earned / by_measure.value)))
+        rate=exact(ibis.ifelse(by_measure.value == 0, lit(0), divide(by_measure.earned, by_measure.value)))
     ).rename(b_plan="plan", b_version="version", b_plan_period="plan_period")
     j = matches.left_join(rates, ["person_id", "b_plan", "b_version", "b_plan_period", "measure"]).select(
         matches, rate=rates.rate.fill_null(lit(0))
@@ -389,7 +389,7 @@ def balances(
     order = [t.pay_end_day, t.plan, t.version]
     w = ibis.window(group_by="person_id", order_by=order, rows=(None, 0))
     prev = ibis.window(group_by="person_id", order_by=order)
-    clawback = exact(-round_half_up(t.due, t.scale))
+    clawback = exact(-round_half_up(t.due, t.scale, t.unit))
     available = exact(ibis.greatest(lit(0), t.earnings))
     x = exact(ibis.ifelse(t.clawback_carry, exact(-clawback - available), lit(0)))
     t = t.mutate(

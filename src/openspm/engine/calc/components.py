@@ -31,7 +31,7 @@ from openspm.domain.plans import Bonus, Cap, Commission, Gate, Plan, Spif
 from openspm.domain.plans.model import Boundary, RateUnit, TierAxis, TierBasis, TierMethod
 from openspm.engine.calc.payout import KEY, with_month
 from openspm.engine.calc.session import memtable
-from openspm.engine.calc.tiers import EXACT, ZERO, divide, evaluate_tiers, exact, lit
+from openspm.engine.calc.tiers import EXACT, PERCENT, ZERO, divide, evaluate_tiers, exact, lit
 
 LINE_COLUMNS: dict[str, str] = {
     "person_id": "string",
@@ -555,7 +555,7 @@ def grid_components(
     )
     point_base = divide(tier_base * lit(100), quota)
     tier_amount = ibis.ifelse(
-        t.per_point, exact(exact(point_base * tier_rate) * cti), exact(tier_base * tier_rate / lit(100))
+        t.per_point, exact(exact(point_base * tier_rate) * cti), exact(tier_base * tier_rate * PERCENT)
     )
     milestone = ((quota > 0) & (value * lit(100) >= exact(quota * t.lo))).fill_null(False)
     pay = ibis.ifelse(t.rate.isnull(), exact(cti * t.multiple), t.rate)

@@ -39,10 +39,11 @@ KEY = ["person_id", "plan", "version", "plan_period", "period"]
 MEASURE_KEY = [*KEY, "measure"]
 
 
-def round_half_up(amount: ir.DecimalValue, scale: ir.DecimalValue) -> ir.DecimalValue:
-    """Half away from zero to 1/scale: `domain.money.round_money`, as a portable expression."""
-    magnitude = exact(exact(amount.abs() * scale) + lit(5) / lit(10)).floor()
-    return exact(exact(amount.sign().cast(EXACT) * exact(magnitude)) / scale)
+def round_half_up(amount: ir.DecimalValue, scale: ir.DecimalValue, unit: ir.DecimalValue) -> ir.DecimalValue:
+    """Half away from zero to `unit` = 1/`scale` (a plan's `scale` and `unit` columns: 100 and 0.01 for
+    USD): `domain.money.round_money`, as a portable expression, by exact decimal products (no division)."""
+    magnitude = exact(exact(amount.abs() * scale) + lit(Decimal("0.5"))).floor()
+    return exact(exact(amount.sign().cast(EXACT) * exact(magnitude)) * unit)
 
 
 # --- seats: who is on which plan in which step --------------------------------------------------------
@@ -83,6 +84,7 @@ def plan_policies(plans: Mapping[tuple[str, int], Plan]) -> pa.Table:
                 "prorate_ti": prorate and plan.proration.target_incentive,
                 "prorate_quota": prorate and plan.proration.quota,
                 "scale": Decimal(10) ** minor_units(plan.currency),
+                "unit": Decimal(10) ** -minor_units(plan.currency),
                 "currency": plan.currency,
                 "clawback_carry": clawback is not None and clawback.carry_forward,
                 "draw_recoverable": draw is not None and draw.kind is DrawKind.RECOVERABLE,
@@ -100,6 +102,7 @@ _POLICY_SCHEMA = pa.schema(
         ("prorate_ti", pa.bool_()),
         ("prorate_quota", pa.bool_()),
         ("scale", pa.decimal128(38, 10)),
+        ("unit", pa.decimal128(38, 10)),  # 1 / scale: the currency's minor unit
         ("currency", pa.string()),
         ("clawback_carry", pa.bool_()),
         ("draw_recoverable", pa.bool_()),

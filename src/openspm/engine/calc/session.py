@@ -36,6 +36,26 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 #: Compiled queries kept per process (least recently used first out); one run compiles about 25.
 CACHE_SIZE = 512
 
+#: DuckDB divides DECIMALs as DOUBLEs (`1234567.005 × 100 ÷ 100` gives `1234567.0049999998`), so on
+#: DuckDB the engine divides with this macro instead (`tiers.divide`): n ÷ d at 10 decimals, rounded
+#: half away from zero, in 128-bit integers (exact for |n| below about 10^16; beyond, DuckDB raises an
+#: overflow error rather than return a wrong number). Its arguments are bound once (a one-element list's
+#: lambda): a macro's parameters are pasted where they appear, and nested divisions would multiply.
+#: Every session's DuckDB connection defines it.
+EXACT_DIVIDE = "spm_divide"
+_DIVIDE_MACRO = f"""
+CREATE OR REPLACE MACRO {EXACT_DIVIDE}(n, d) AS (list_transform([{{'n': n, 'd': d}}], lambda x:
+  CASE WHEN x.d = 0 THEN NULL ELSE CAST(
+    CAST(
+      sign(x.n) * sign(x.d) * (
+        (2 * abs(CAST(x.n * 10000000000 AS HUGEINT)) * 10000000000 + abs(CAST(x.d * 10000000000 AS HUGEINT)))
+        // (2 * abs(CAST(x.d * 10000000000 AS HUGEINT)))
+      ) AS DECIMAL(38, 0)
+    ) * 0.0000000001 AS DECIMAL(38, 10)
+  ) END
+)[1])
+"""
+
 
 class _Compiled:
     """DuckDB SQL by expression node (only nodes that read no in-memory table: those hold data)."""
@@ -85,6 +105,8 @@ class Session(AbstractContextManager["Session"]):
         self.backend = backend if backend is not None else ibis.duckdb.connect()
         self._owned = backend is None
         self._duck = self.backend.con if isinstance(self.backend, DuckDBBackend) else None
+        if self._duck is not None:
+            self._duck.execute(_DIVIDE_MACRO)
         self._names: list[str] = []
         self._token: Token[Session | None] | None = None
 
@@ -145,6 +167,12 @@ def using(backend: ibis.BaseBackend | None) -> AbstractContextManager[Session]:
     if current is not None and (backend is None or current.backend is backend):
         return nullcontext(current)
     return Session(backend)
+
+
+def divides_exactly() -> bool:
+    """Whether expressions built now run on a DuckDB session (which defines `EXACT_DIVIDE`)."""
+    current = _ACTIVE.get()
+    return current is not None and current.duckdb() is not None
 
 
 def memtable(data: pa.Table) -> ir.Table:

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from openspm.domain.plans import Commission
 from openspm.domain.plans.model import Boundary, RateUnit, TierAxis, TierMethod
+from openspm.engine.calc.session import EXACT_DIVIDE, divides_exactly
 
 EXACT = "decimal(38, 10)"
 ZERO = Decimal(0)
@@ -44,9 +46,26 @@ def exact(expr: ir.Value) -> ir.DecimalValue:
     return expr.cast("decimal(37, 10)").cast(EXACT)
 
 
+#: `x × PERCENT` is x ÷ 100, exactly: a product of decimals widens its scale instead of rounding.
+PERCENT = ibis.literal(Decimal("0.01"), type=dt.Decimal(3, 2))
+
+
+@ibis.udf.scalar.builtin(name=EXACT_DIVIDE)  # type: ignore[untyped-decorator]
+def _exact_quotient(n: dt.Decimal(38, 10), d: dt.Decimal(38, 10)) -> dt.Decimal(38, 10):  # type: ignore[valid-type]
+    """The DuckDB session's exact division macro (`session.EXACT_DIVIDE`)."""
+
+
 def divide(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.DecimalValue:
-    """numerator ÷ denominator, null when the denominator is null or zero."""
+    """numerator ÷ denominator at 10 decimals (half away from zero), null when the denominator is null or
+    zero.
+
+    Never through a float: on DuckDB (whose `/` on DECIMALs is a DOUBLE division) by the session's exact
+    macro; on other backends by their own decimal division (PostgreSQL's numeric division is exact to
+    at least 16 decimals before the cast rounds it).
+    """
     safe = ibis.ifelse(denominator == 0, ibis.null(EXACT), exact(denominator))
+    if divides_exactly():
+        return _exact_quotient(exact(numerator), safe)
     return exact(numerator / safe)
 
 
@@ -104,7 +123,7 @@ def evaluate_tiers(
             base = divide(base * lit(100), quota)
             amount = exact(exact(base * rate) * target_incentive)
         else:
-            amount = exact(base * rate / lit(100))
+            amount = exact(base * rate * PERCENT)
         results.append(
             TierResult(
                 i, tier.from_, tier.to, exact(base.fill_null(ZERO)), rate, exact(amount.fill_null(ZERO))
