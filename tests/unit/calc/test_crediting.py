@@ -514,3 +514,5 @@ def test_in_window_cuts_dates_and_timestamps_to_half_open_days() -> None:
     assert in_window(times, "t", date(2026, 2, 1), date(2026, 3, 1))["t"].to_pylist() == stamps[1:]
     assert in_window(times, "t", date(2026, 2, 1), FAR).num_rows == 3  # an open end
     assert in_window(times, "t", date.min, FAR) is times  # the whole table: nothing to cut
+    undated = pa.table({"d": pa.array([date(2026, 1, 31), None])})
+    assert in_window(undated, "d", date.min, FAR)["d"].to_pylist() == [date(2026, 1, 31)]

@@ -55,3 +55,22 @@ def test_every_kind_of_value_is_valid_json_for_its_value() -> None:
     whole = pa.array([Decimal(50), Decimal(-100), Decimal(0)], pa.decimal128(18, 0))
     assert encode(whole).to_pylist() == ['"50"', '"-100"', '"0"']  # no point: nothing to trim
     assert encode(pa.array(['{"a":1}', None]), raw=True).to_pylist() == ['{"a":1}', "null"]
+
+
+def test_a_list_is_in_the_same_order_whatever_the_order_of_its_rows() -> None:
+    """Rows equal in the list's order (two cancellations of one transaction on one day) are written in the
+    order of their own text, so the same inputs give the same bytes."""
+    import duckdb
+
+    from openspm.engine.calc.explain import json_list, json_object
+
+    rows = pa.table({"k": ["a", "a", "a"], "day": [1, 1, 0], "v": [Decimal(2), Decimal(1), Decimal(3)]})
+    element = json_object(rows.schema, {"day": "day", "v": "v"})
+    texts = set()
+    for order in ([0, 1, 2], [1, 0, 2], [2, 1, 0]):
+        with duckdb.connect() as duck:
+            duck.register("t", rows.take(order))
+            texts.add(
+                duck.sql(f"SELECT {json_list(element, ['day'])} AS j FROM t GROUP BY k").fetchall()[0][0]
+            )
+    assert texts == {'[{"day":0,"v":"3"},{"day":1,"v":"1"},{"day":1,"v":"2"}]'}

@@ -177,3 +177,23 @@ def test_every_window_of_a_year_reads_the_queries_its_first_window_compiled(
     assert one_window > 0
     assert misses == one_window
     assert hits == (len(parts) - 1) * one_window
+
+
+def test_a_callers_read_only_duckdb_database_can_run_a_session(tmp_path: object) -> None:
+    """The exact-division macro is temporary: a caller's database file is not written to."""
+    from pathlib import Path
+
+    import duckdb
+
+    path = Path(str(tmp_path)) / "facts.duckdb"
+    duckdb.connect(str(path)).close()
+    backend = ibis.duckdb.connect(str(path), read_only=True)
+    try:
+        with session.Session(backend) as s:
+            t = s.table(pa.table({"n": pa.array([Decimal(1)], pa.decimal128(38, 10))}))
+            from openspm.engine.calc.tiers import divide, lit
+
+            out = s.to_pyarrow(t.select(q=divide(t.n, lit(3))))
+        assert out["q"].to_pylist() == [Decimal("0.3333333333")]
+    finally:
+        backend.disconnect()

@@ -158,20 +158,17 @@ DEALS_CREATED = "deals_created"
 
 
 def in_window(table: pa.Table, column: str, start: date, end: date) -> pa.Table:
-    """The rows of `table` whose `column` (a date, or a naive UTC timestamp: its day) is in [start, end)."""
-    if start <= date.min and end >= FAR:
-        return table
+    """The rows of `table` whose `column` (a date, or a naive UTC timestamp: its day) is in [start, end)
+    (never a row without one)."""
     values = table.column(column)
     kind = values.type
+    if start <= date.min and end >= FAR and values.null_count == 0:
+        return table  # every row: nothing to cut
     if pa.types.is_timestamp(kind):
-        low = pa.scalar(datetime.combine(start, time()), kind)
-        high = pa.scalar(datetime.combine(end, time()), kind) if end < FAR else None
+        low, high = (pa.scalar(datetime.combine(day, time()), kind) for day in (start, end))
     else:
         low, high = pa.scalar(start, kind), pa.scalar(end, kind)
-    inside = pc.greater_equal(values, low)
-    if high is not None:
-        inside = pc.and_(inside, pc.less(values, high))
-    return table.filter(inside)
+    return table.filter(pc.and_(pc.greater_equal(values, low), pc.less(values, high)))
 
 
 _ALIAS_TABLE = {

@@ -87,8 +87,9 @@ def json_object(schema: pa.Schema, fields: Mapping[str, str], raw: Sequence[str]
 
 
 def json_list(element: str, order: Sequence[str]) -> str:
-    """SQL aggregate: the group's `element`s (JSON) as a JSON array, in `order`."""
-    by = ", ".join(_name(c) for c in order)
+    """SQL aggregate: the group's `element`s (JSON) as a JSON array, in `order`, then by the element's own
+    text (rows equal in `order` still come in one order, so the same inputs give the same bytes)."""
+    by = ", ".join([*(_name(c) for c in order), element])
     return f"'[' || string_agg({element}, ',' ORDER BY {by}) || ']'"
 
 
@@ -196,10 +197,15 @@ def _listed(  # noqa: PLR0917 - one list's parts
     order: Sequence[str],
     fields: Mapping[str, str],
 ) -> str:
-    """A CTE `name`: per `keys`, the JSON array (column `name`) of the rows' `fields` objects in `order`."""
-    by = ", ".join(_name(k) for k in keys)
+    """A CTE `name`: per `keys`, the JSON array (column `name`) of the rows' `fields` objects in `order`.
+
+    A null `source_id` is keyed as `''`, as `_joined` matches it.
+    """
+    keyed = [f"coalesce({_name(k)}, '')" if k == "source_id" else _name(k) for k in keys]
+    by = ", ".join(keyed)
+    columns = ", ".join(f"{k} AS {_name(key)}" for k, key in zip(keyed, keys, strict=True))
     element = json_object(schema, fields)
-    return f"{name} AS (SELECT {by}, {json_list(element, order)} AS {name} FROM {table} GROUP BY {by})"
+    return f"{name} AS (SELECT {columns}, {json_list(element, order)} AS {name} FROM {table} GROUP BY {by})"
 
 
 def _component_lines(

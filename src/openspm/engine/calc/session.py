@@ -41,10 +41,11 @@ CACHE_SIZE = 512
 #: half away from zero, in 128-bit integers (exact for |n| below about 10^16; beyond, DuckDB raises an
 #: overflow error rather than return a wrong number). Its arguments are bound once (a one-element list's
 #: lambda): a macro's parameters are pasted where they appear, and nested divisions would multiply.
-#: Every session's DuckDB connection defines it.
+#: Every session's DuckDB connection defines it, as a temporary macro (a caller's database file is
+#: neither changed nor required to be writable).
 EXACT_DIVIDE = "spm_divide"
 _DIVIDE_MACRO = f"""
-CREATE OR REPLACE MACRO {EXACT_DIVIDE}(n, d) AS (list_transform([{{'n': n, 'd': d}}], lambda x:
+CREATE OR REPLACE TEMP MACRO {EXACT_DIVIDE}(n, d) AS (list_transform([{{'n': n, 'd': d}}], lambda x:
   CASE WHEN x.d = 0 THEN NULL ELSE CAST(
     CAST(
       sign(x.n) * sign(x.d) * (
