@@ -116,7 +116,7 @@ class Facts:
     any query reads them, so the window's bounds are never part of the SQL: every window of a run (and
     every run of the same shape) compiles to the same queries, and a query reads the window's rows, not
     the whole year's. `shared` holds Arrow tables derived from the inputs that do not depend on the
-    window (the split teams); a run's windows share one.
+    window (the split and overlay teams, the management chains); a run's windows share one.
     """
 
     inputs: CalcInputs
