@@ -41,6 +41,7 @@ from openspm.engine.calc.crediting import (
     credit_pieces,
     deal_rows,
     field_columns,
+    in_window,
     plan_fields,
     settled,
     source_fields,
@@ -442,15 +443,9 @@ def windows(
 
 def _cancelled_deals(inputs: CalcInputs, start: date, end: date) -> pa.Array:
     """Deals with a cancellation dated in [start, end): every credit of theirs is kept one by one."""
-    t = inputs.transactions
-    day = t.column("date")
-    mask = pc.and_(
-        pc.equal(t.column("kind"), CANCELLATION),
-        pc.and_(
-            pc.greater_equal(day, pa.scalar(start, pa.date32())), pc.less(day, pa.scalar(end, pa.date32()))
-        ),
-    )
-    ids = t.filter(mask).column("opportunity_id").drop_null().cast(pa.string())
+    t = in_window(inputs.transactions, "date", start, end)
+    ids = t.filter(pc.equal(t.column("kind"), CANCELLATION)).column("opportunity_id").drop_null()
+    ids = ids.cast(pa.string())
     return pc.unique(ids.combine_chunks())
 
 
