@@ -516,3 +516,33 @@ def test_in_window_cuts_dates_and_timestamps_to_half_open_days() -> None:
     assert in_window(times, "t", date.min, FAR) is times  # the whole table: nothing to cut
     undated = pa.table({"d": pa.array([date(2026, 1, 31), None])})
     assert in_window(undated, "d", date.min, FAR)["d"].to_pylist() == [date(2026, 1, 31)]
+
+
+def test_in_window_slices_rows_in_date_order_exactly_as_it_filters() -> None:
+    """Rows already in date order are cut by binary search (no copy): the same rows as comparing each
+    row's date, for dates and timestamps, empty windows and windows past either end included; rows out
+    of order, or with a null date, are compared row by row."""
+    import random
+    from datetime import datetime, timedelta
+
+    import pyarrow as pa
+
+    from openspm.engine.calc.crediting import FAR, ascending, in_window
+
+    draw = random.Random(7)
+    first = date(2025, 12, 1)
+    days = sorted(first + timedelta(days=draw.randrange(120)) for _ in range(400))
+    stamps = sorted(
+        datetime(2025, 12, 1) + timedelta(minutes=draw.randrange(120 * 24 * 60)) for _ in range(400)
+    )
+    bounds = [first + timedelta(days=n) for n in (-10, 0, 1, 31, 45, 46, 119, 120, 200)]
+    for column, kind in ((days, pa.date32()), (stamps, pa.timestamp("us"))):
+        table = pa.table({"d": pa.chunked_array([column[:150], column[150:]], kind), "n": range(400)})
+        order = ascending(table["d"])
+        assert order is not None
+        for start in bounds:
+            for end in [*bounds, FAR]:
+                cut = in_window(table, "d", start, end, order)
+                assert cut.equals(in_window(table, "d", start, end)), (start, end)
+    assert ascending(pa.array([date(2026, 2, 1), date(2026, 1, 31)])) is None  # out of order
+    assert ascending(pa.array([date(2026, 1, 31), None])) is None  # a row without a date

@@ -50,10 +50,13 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -108,6 +111,16 @@ def rule_family(rule: CreditRule) -> str:
 
 
 @dataclass
+class Shared:
+    """What the windows of one run share: `tables` derived from the inputs independently of the window
+    (`Facts.derived`: the split and overlay teams, the management chains), and for each dated source the
+    `ascending` values of its date column (None when its rows are not in date order)."""
+
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    order: dict[str, npt.NDArray[np.int64] | None] = field(default_factory=dict)
+
+
+@dataclass
 class Facts:
     """The inputs as Ibis tables (made once per calculation), and the qualified fields filters read.
 
@@ -115,15 +128,14 @@ class Facts:
     `occurred_at`, and the deals created in it, `DEALS_CREATED`) are cut from the Arrow inputs before
     any query reads them, so the window's bounds are never part of the SQL: every window of a run (and
     every run of the same shape) compiles to the same queries, and a query reads the window's rows, not
-    the whole year's. `shared` holds Arrow tables derived from the inputs that do not depend on the
-    window (the split and overlay teams, the management chains); a run's windows share one.
+    the whole year's. `shared` holds what a run's windows share (`Shared`).
     """
 
     inputs: CalcInputs
     start: date
     end: date
     fields: frozenset[str] = frozenset()
-    shared: dict[str, pa.Table] = field(default_factory=dict)
+    shared: Shared = field(default_factory=Shared)
     _tables: dict[str, ir.Table] = field(default_factory=dict)
 
     def table(self, name: str) -> ir.Table:
@@ -138,14 +150,18 @@ class Facts:
         if data is None:
             raise ValueError(f"the calculation needs {name!r} but CalcInputs has none")
         dated = {"transactions": "date", "activities": "occurred_at", DEALS_CREATED: "created_date"}
-        return in_window(data, dated[name], self.start, self.end) if name in dated else data
+        if name not in dated:
+            return data
+        if name not in self.shared.order:
+            self.shared.order[name] = ascending(data.column(dated[name]))
+        return in_window(data, dated[name], self.start, self.end, self.shared.order[name])
 
     def derived(self, name: str, make: Callable[[], pa.Table]) -> ir.Table:
         """A table derived from the inputs independently of the window: made once per run (`shared`)."""
         if name not in self._tables:
-            if name not in self.shared:
-                self.shared[name] = make()
-            self._tables[name] = memtable(self.shared[name])
+            if name not in self.shared.tables:
+                self.shared.tables[name] = make()
+            self._tables[name] = memtable(self.shared.tables[name])
         return self._tables[name]
 
     def wanted(self, alias: str) -> list[str]:
@@ -157,9 +173,30 @@ class Facts:
 DEALS_CREATED = "deals_created"
 
 
-def in_window(table: pa.Table, column: str, start: date, end: date) -> pa.Table:
+def ascending(values: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64] | None:
+    """A date or timestamp column as integers (days, or the timestamp's unit) if its rows are in
+    ascending order with no nulls, else None: `in_window` then finds a window's rows by binary search."""
+    if values.null_count or not (pa.types.is_date32(values.type) or pa.types.is_timestamp(values.type)):
+        return None
+    keys = _integer(values).to_numpy().astype(np.int64, copy=False)
+    return keys if bool(np.all(keys[1:] >= keys[:-1])) else None
+
+
+def _integer(values: Any) -> Any:
+    """Dates as days since 1970 (int32), timestamps as their unit since 1970 (int64): values or a scalar."""
+    return pc.cast(values, pa.int32() if pa.types.is_date32(values.type) else pa.int64())
+
+
+def in_window(
+    table: pa.Table, column: str, start: date, end: date, order: npt.NDArray[np.int64] | None = None
+) -> pa.Table:
     """The rows of `table` whose `column` (a date, or a naive UTC timestamp: its day) is in [start, end)
-    (never a row without one)."""
+    (never a row without one), in table order.
+
+    With `order` (`ascending` of the column: the rows are in date order, as the store and the synthetic
+    data usually give them) the rows are one run of the table, cut out without copying; else the column
+    is compared row by row and the rows copied.
+    """
     values = table.column(column)
     kind = values.type
     if start <= date.min and end >= FAR and values.null_count == 0:
@@ -168,6 +205,10 @@ def in_window(table: pa.Table, column: str, start: date, end: date) -> pa.Table:
         low, high = (pa.scalar(datetime.combine(day, time()), kind) for day in (start, end))
     else:
         low, high = pa.scalar(start, kind), pa.scalar(end, kind)
+    if order is not None:
+        bounds = [_integer(b).as_py() for b in (low, high)]
+        first, last = (int(i) for i in np.searchsorted(order, bounds, side="left"))
+        return table.slice(first, last - first)
     return table.filter(pc.and_(pc.greater_equal(values, low), pc.less(values, high)))
 
 
@@ -926,17 +967,17 @@ def credit_pieces(
     *,
     plans: Sequence[Plan] | None = None,
     stage: Stage | None = None,
-    shared: dict[str, pa.Table] | None = None,
+    shared: Shared | None = None,
 ) -> tuple[Facts, list[ir.Table]]:
     """The facts read and the priced credits `credit_expr` unions (each with extra engine columns).
 
     The payee filter is not applied (rollups need everyone's credits); `credit_expr` applies it.
-    `shared`: `Facts.shared` of the run (windows of one run pass the same dict).
+    `shared`: `Facts.shared` of the run (windows of one run pass the same one).
     """
     keep = stage or _lazy
     chosen = list(plans if plans is not None else inputs.plans.values())
     chosen.sort(key=lambda p: (p.name, p.version))
-    facts = Facts(inputs, start, end, plan_fields(chosen), {} if shared is None else shared)
+    facts = Facts(inputs, start, end, plan_fields(chosen), Shared() if shared is None else shared)
     has_rollups = any(isinstance(r, RollupRule) for p in chosen for r in p.crediting)
     seated = seats(facts, chosen, None if has_rollups else payees)
     tx_rows = keep(transaction_rows(facts))

@@ -36,6 +36,7 @@ from openspm.engine.calc.crediting import (
     EXACT,
     FAR,
     Facts,
+    Shared,
     activity_rows,
     credit_expr,
     credit_pieces,
@@ -303,7 +304,7 @@ def credit_and_measure(
         if detail.cancelled:
             detail = replace(detail, cancelled_deals=_cancelled_deals(inputs, start, end))
         done = []
-        shared: dict[str, pa.Table] = {}  # tables derived once for every window (crediting.Facts)
+        shared = Shared()  # what every window reads, derived once (crediting.Facts)
         for a, b in windows(inputs.transactions, start, end):
             part = _credit_window(backend, inputs, (a, b), payees, chosen, detail, clock, timings, shared)
             done.append(part)
@@ -458,7 +459,7 @@ def _credit_window(  # noqa: PLR0917 - one window of credit_and_measure
     detail: Detail,
     clock: _Clock,
     timings: dict[str, float] | None,
-    shared: dict[str, pa.Table],
+    shared: Shared,
 ) -> Credited:
     # A connection of its own (unless the caller chose the backend): the tables a query reads stay
     # registered with its connection, so a window's staged credits are freed only with it.
