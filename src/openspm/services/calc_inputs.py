@@ -8,6 +8,7 @@ lines of the latest run that computed that person (see `recorded_lines`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
@@ -225,6 +226,13 @@ def facts_start(calendar: FiscalCalendar, plans: Iterable[Plan], first_day: date
     return start
 
 
+@functools.lru_cache(maxsize=128)
+def _validated(source: str) -> Plan:
+    """A stored plan version's source, validated (plans are frozen: a long-lived process parses each
+    source once, not on every run)."""
+    return validate_source(source)
+
+
 def plans_in_force(conn: Connection, start: date, end: date) -> InForce:
     """The plan assignments overlapping `[start, end)` and the (validated) plan versions they name.
 
@@ -256,7 +264,7 @@ def plans_in_force(conn: Connection, start: date, end: date) -> InForce:
             )
         )
     }
-    parsed = {(name, version): validate_source(source) for name, version, source in sorted(versions.values())}
+    parsed = {(name, version): _validated(source) for name, version, source in sorted(versions.values())}
     columns = list(zip(*rows, strict=True)) if rows else [()] * 9
     money = PLAN_ASSIGNMENTS.field("target_incentive").type
     table = pa.table(

@@ -461,9 +461,11 @@ def _credit_window(  # noqa: PLR0917 - one window of credit_and_measure
     timings: dict[str, float] | None,
     shared: Shared,
 ) -> Credited:
-    # A connection of its own (unless the caller chose the backend): the tables a query reads stay
-    # registered with its connection, so a window's staged credits are freed only with it.
-    with Session() if backend is None else using(backend) as con:
+    # A large run's window gets a connection of its own (unless the caller chose the backend): the tables
+    # a query reads stay registered with its connection, so a window's staged credits are freed only
+    # with it. A small run holds little and shares the run's connection (opening one costs 15 ms).
+    small = inputs.transactions.num_rows <= STAGE_ALL_LINES
+    with using(backend) if backend is not None or small else Session() as con:
         scratch = Scratch(con, timings)
         facts, pieces = credit_pieces(inputs, *window, payees, plans=plans, stage=scratch, shared=shared)
         if not pieces:
@@ -474,7 +476,6 @@ def _credit_window(  # noqa: PLR0917 - one window of credit_and_measure
         )
         if payees is not None:
             everything = everything.filter(among(everything.person_id, payees))
-        small = inputs.transactions.num_rows <= STAGE_ALL_LINES
         return _summed(
             con, scratch(everything) if small else everything, plans, detail, clock, scratch, small
         )

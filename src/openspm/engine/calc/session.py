@@ -19,6 +19,7 @@ a session keeps Ibis's in-memory tables and compiles every query as Ibis does.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -130,7 +131,7 @@ class Session(AbstractContextManager["Session"]):
         name = f"_spm_{len(self._names)}"
         self._duck.register(name, data)
         self._names.append(name)
-        return ibis.table(ibis.Schema.from_pyarrow(data.schema), name=name)
+        return ibis.table(_ibis_schema(data.schema), name=name)
 
     def to_pyarrow(self, expr: ir.Table) -> pa.Table:
         """Execute `expr` (its SQL compiled once per process) and return Ibis's Arrow result."""
@@ -160,6 +161,12 @@ class Session(AbstractContextManager["Session"]):
             for name in self._names:
                 self._duck.unregister(name)
         self._names.clear()
+
+
+@functools.lru_cache(maxsize=1024)
+def _ibis_schema(schema: pa.Schema) -> ibis.Schema:
+    """Ibis's schema of an Arrow schema (a run registers dozens of tables of a few dozen schemas)."""
+    return ibis.Schema.from_pyarrow(schema)
 
 
 def using(backend: ibis.BaseBackend | None) -> AbstractContextManager[Session]:
