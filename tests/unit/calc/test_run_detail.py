@@ -112,3 +112,36 @@ def test_the_order_of_input_rows_changes_nothing(
     again = calculate(flipped, PERIOD)
     assert again.payout_lines.equals(runs[0].payout_lines)
     assert again.measures.equals(runs[0].measures)
+
+
+def test_a_large_window_keeps_each_detail_row_once_whichever_reasons_keep_it(
+    inputs: CalcInputs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large window reads the rows a Detail keeps with one query per reason (the cancelled deals' from
+    their own credits): a booking of a cancelled deal in a measure read one by one is kept once, and
+    the rows are those a small window's single query keeps."""
+    year = inputs.calendar.parse(PERIOD)
+    ae = min(p.name for p in inputs.plans.values() if p.name.startswith("account_executive"))
+    version = min(p.version for p in inputs.plans.values() if p.name == ae)
+    team = sorted(set(inputs.plan_assignments["person_id"].to_pylist()))[:3]
+    detail = measures.Detail(
+        measures=frozenset({(ae, version, "bookings")}), cancelled=True, payees=tuple(team), credit_days=False
+    )
+
+    def kept() -> pa.Table:
+        found = measures.credit_and_measure(inputs, year.start, year.end, detail=detail).measure_credits
+        return found.sort_by([(n, "ascending") for n in found.column_names])
+
+    small = kept()
+    monkeypatch.setattr(measures, "STAGE_ALL_LINES", 0)  # the path of a large run
+    large = kept()
+    assert large.equals(small)
+    reasons = {
+        "measured": pc.and_(pc.equal(small["plan"], ae), pc.equal(small["measure"], "bookings")),
+        "cancelled": pc.equal(small["kind"], "cancellation"),
+        "payees": pc.is_in(small["person_id"], pa.array(team)),
+    }
+    assert all(pc.any(mask).as_py() for mask in reasons.values())  # every reason keeps some rows
+    assert pc.any(pc.and_(reasons["measured"], reasons["payees"])).as_py()  # some rows for two reasons
+    key = ["person_id", "plan", "version", "measure", "source_id", "rule", "via_person_id"]
+    assert small.group_by(key, use_threads=False).aggregate([]).num_rows == small.num_rows  # each once

@@ -18,10 +18,12 @@ A credit adds to a measure:
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
+import operator
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -332,7 +334,7 @@ def _credit_all(  # noqa: PLR0917 - credit_and_measure without a Detail
     timings: dict[str, float] | None,
 ) -> Credited:
     scratch = Scratch(con, timings)
-    facts, pieces = credit_pieces(inputs, start, end, payees, plans=chosen, stage=scratch)
+    facts, pieces, _ = credit_pieces(inputs, start, end, payees, plans=chosen, stage=scratch)
     if not pieces:
         return _nothing()
     names = [*CREDITS.names, *field_columns(facts)]
@@ -367,11 +369,14 @@ def _summed(  # noqa: PLR0917 - one window's step
     clock: _Clock,
     scratch: Scratch,
     small: bool,
+    cancelled: ir.Table | None = None,
 ) -> Credited:
     """One window's credits as `Detail` asks: monthly totals, per-day sums (if asked), the detail rows.
 
     Three queries read the measure credits; for a `small` window they are staged once (each query then
     compiles small), for a large one recomputed by each (holding them would cost gigabytes).
+    `cancelled`: the credits of the cancelled deals' bookings and cancellations alone (a large window's),
+    from which their detail rows are measured (the same rows, for a fraction of the work).
     """
     measured_expr = measure_credits_expr(everything, plans)
     if small:
@@ -382,11 +387,19 @@ def _summed(  # noqa: PLR0917 - one window's step
     if detail.credit_days:
         days = con.to_pyarrow(_credit_days(everything)).cast(CREDIT_DAYS)
         clock.lap("credit_days")
-    kept = _detail_filter(measured_expr, detail)
-    measured = (
-        con.to_pyarrow(measured_expr.filter(kept)).cast(MEASURE_CREDITS)
-        if kept is not None
-        else MEASURE_CREDITS.empty_table()
+    kept = _detail_parts(measured_expr, detail)
+    if small and len(kept) > 1:  # one query: its compiled SQL is reused, its rows few
+        queries = [measured_expr.filter(functools.reduce(operator.or_, kept.values()))]
+    else:
+        queries = [measured_expr.filter(condition) for condition in kept.values()]
+        if cancelled is not None and CANCELLED in kept:  # their rows, measured from their credits alone
+            few = measure_credits_expr(cancelled, plans)  # every row cancelled deals keep, but...
+            one_by_one = _one_by_one(few, detail)  # ...those kept as measured one by one already
+            queries[list(kept).index(CANCELLED)] = (
+                few if one_by_one is None else few.filter(~one_by_one.fill_null(False))
+            )
+    measured = pa.concat_tables(
+        [MEASURE_CREDITS.empty_table(), *(con.to_pyarrow(q).cast(MEASURE_CREDITS) for q in queries)]
     )
     clock.lap("measure")
     if detail.payees:
@@ -467,18 +480,38 @@ def _credit_window(  # noqa: PLR0917 - one window of credit_and_measure
     small = inputs.transactions.num_rows <= STAGE_ALL_LINES
     with using(backend) if backend is not None or small else Session() as con:
         scratch = Scratch(con, timings)
-        facts, pieces = credit_pieces(inputs, *window, payees, plans=plans, stage=scratch, shared=shared)
+        # A large window's cancelled deals are credited a second time, alone (`_summed`).
+        subset = None if small or detail.cancelled_deals is None else _cancelled(detail.cancelled_deals)
+        facts, pieces, few = credit_pieces(
+            inputs, *window, payees, plans=plans, stage=scratch, shared=shared, subset=subset
+        )
         if not pieces:
             return _nothing()
         names = [*CREDITS.names, *field_columns(facts)]
-        everything = (
-            ibis.union(*[p.select(*names) for p in pieces]) if len(pieces) > 1 else pieces[0].select(*names)
-        )
-        if payees is not None:
-            everything = everything.filter(among(everything.person_id, payees))
+
+        def union(parts: list[ir.Table]) -> ir.Table:
+            out = (
+                ibis.union(*[p.select(*names) for p in parts]) if len(parts) > 1 else parts[0].select(*names)
+            )
+            return out if payees is None else out.filter(among(out.person_id, payees))
+
+        everything = union(pieces)
+        cancelled = union(few) if few else None
         return _summed(
-            con, scratch(everything) if small else everything, plans, detail, clock, scratch, small
+            con, scratch(everything) if small else everything, plans, detail, clock, scratch, small, cancelled
         )
+
+
+def _cancelled(deals: pa.Array) -> Callable[[ir.Table], ir.Table]:
+    """The bookings and cancellations of `deals` among some credits (what clawbacks match)."""
+    table = memtable(pa.table({"opportunity_id": deals}))
+
+    def subset(credits: ir.Table) -> ir.Table:
+        return credits.filter(
+            credits.kind.isin([CANCELLATION, "booking"]) & credits.opportunity_id.isin(table.opportunity_id)
+        )
+
+    return subset
 
 
 def _credit_days(credits: ir.Table) -> ir.Table:
@@ -487,24 +520,46 @@ def _credit_days(credits: ir.Table) -> ir.Table:
     )
 
 
-def _detail_filter(measured: ir.Table, detail: Detail) -> ir.BooleanValue | None:
-    conditions: list[ir.BooleanValue] = []
-    conditions.extend(
-        (measured.plan == plan) & (measured.version == version) & (measured.measure == measure)
-        for plan, version, measure in sorted(detail.measures)
+def _one_by_one(measured: ir.Table, detail: Detail) -> ir.BooleanValue | None:
+    """The measure credits of the measures a `Detail` reads one by one (None: it names none)."""
+    if not detail.measures:
+        return None
+    return functools.reduce(
+        operator.or_,
+        (
+            (measured.plan == plan) & (measured.version == version) & (measured.measure == measure)
+            for plan, version, measure in sorted(detail.measures)
+        ),
     )
+
+
+#: `_detail_parts` keys: the rows a Detail keeps, by why.
+MEASURED, CANCELLED, PAYEES = "measured one by one", "cancelled deals", "payees"
+
+
+def _detail_parts(measured: ir.Table, detail: Detail) -> dict[str, ir.BooleanValue]:
+    """The `Detail`'s conditions on the measure credits, one per kind of row it keeps, made disjoint.
+
+    Each is a conjunction, so run one query each, a backend can apply it early. A row two of them keep
+    is kept by the first only.
+    """
+    kinds: dict[str, ir.BooleanValue] = {}
+    one_by_one = _one_by_one(measured, detail)
+    if one_by_one is not None:
+        kinds[MEASURED] = one_by_one
     if detail.cancelled_deals is not None:
         cancelled = memtable(pa.table({"opportunity_id": detail.cancelled_deals}))
         bookings = measured.kind.isin([CANCELLATION, "booking"])
-        conditions.append(bookings & measured.opportunity_id.isin(cancelled.opportunity_id))
+        kinds[CANCELLED] = bookings & measured.opportunity_id.isin(cancelled.opportunity_id)
     if detail.payees:
-        conditions.append(among(measured.person_id, detail.payees))
-    if not conditions:
-        return None
-    out = conditions[0]
-    for c in conditions[1:]:
-        out |= c
-    return out
+        kinds[PAYEES] = among(measured.person_id, detail.payees)
+    conditions = list(kinds.values())
+    return {
+        name: functools.reduce(
+            operator.and_, [kind, *(~earlier.fill_null(False) for earlier in conditions[:n])]
+        )
+        for n, (name, kind) in enumerate(kinds.items())
+    }
 
 
 class _Clock:
