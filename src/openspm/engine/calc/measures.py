@@ -540,8 +540,9 @@ MEASURED, CANCELLED, PAYEES = "measured one by one", "cancelled deals", "payees"
 def _detail_parts(measured: ir.Table, detail: Detail) -> dict[str, ir.BooleanValue]:
     """The `Detail`'s conditions on the measure credits, one per kind of row it keeps, made disjoint.
 
-    Each is a conjunction, so run one query each, a backend can apply it early. A row two of them keep
-    is kept by the first only.
+    Each is a conjunction: run as a query of its own, the backend can apply it below the joins that
+    make the measure credits (their disjunction it can only test on every measure credit). A row two of
+    them keep is kept by the first only.
     """
     kinds: dict[str, ir.BooleanValue] = {}
     one_by_one = _one_by_one(measured, detail)
