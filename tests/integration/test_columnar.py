@@ -248,3 +248,20 @@ def test_a_read_request_unpickles_without_sqlalchemy() -> None:
     assert request.columns and request.where
     assert b"sqlalchemy" not in pickle.dumps(request)
     assert all(type(c.name) is str for c in request.columns) and type(request.table) is str
+
+
+def test_the_sqlite_reader_can_be_started_before_the_first_read(filled: Engine, store_url: str) -> None:
+    """`start_reader` starts the reader process of an SQLite store without waiting for it (its start-up
+    then overlaps the caller's work); the first read uses that process. Other stores have none."""
+    worker = columnar._SQLITE_WORKER
+    worker.close()
+    columnar.start_reader(store_url)
+    if not store_url.startswith("sqlite"):
+        assert worker._process is None
+        return
+    started = worker._process
+    assert started is not None and started.poll() is None  # running, before any read
+    assert ids(read_arrow(store_url, "transactions")) == [f"T{i}" for i in range(5)]
+    assert worker._process is started  # the read was served by the process started early
+    columnar.start_reader(store_url)
+    assert worker._process is started  # started once

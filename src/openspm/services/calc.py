@@ -41,10 +41,12 @@ from openspm.services.calc_inputs import (
     plan_sources,
     plans_in_force,
     recorded_lines,
+    store_url,
     with_prior,
 )
 from openspm.store.audit import record_event
 from openspm.store.bulk import insert_arrow
+from openspm.store.columnar import start_reader
 from openspm.store.models import AuditEvent, CalcRun, CalcRunPayee
 from openspm.store.models import Period as PeriodRow
 
@@ -82,6 +84,13 @@ class CalcRunSummary:
     started_at: datetime
     finished_at: datetime
     payout_lines: pa.Table = field(repr=False)
+
+
+def _warm_up(engine: Engine) -> None:
+    """The first run in a process: start the store's reader process, then import the engine while it
+    starts (each takes about a second; on two cores they overlap). Later runs find both done."""
+    start_reader(store_url(engine))
+    import openspm.engine.calc.run  # noqa: F401 - imported now, not when first calculating
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -150,6 +159,8 @@ def run_calculation(
     period up to date as of then. Every run records the changes it has seen (options `seen`).
     """
     report = progress or _no_progress
+    if calculator is None:
+        _warm_up(engine)
     calculate = calculator or engine_calculator
     started = _now()
     people = sorted(set(payees)) if payees is not None else None

@@ -198,6 +198,17 @@ def read_arrow(
     return raw.select(list(request.output))
 
 
+def start_reader(url: str) -> None:
+    """Start the process that reads an SQLite store (`url`), if none runs, and return at once.
+
+    The reader is a second interpreter, and importing ADBC and pyarrow there takes about a second. A
+    caller with other work to do first (importing the engine, reading plans) starts it early, so the two
+    overlap and the first `read_arrow` does not wait. Nothing happens for another kind of store.
+    """
+    if is_sqlite(normalise_url(url)):
+        _SQLITE_WORKER.start()
+
+
 # --- SQLite ----------------------------------------------------------------------------------------
 def _sqlite_path(url: str) -> Path:
     database = make_url(url).database
@@ -240,6 +251,11 @@ class _SqliteWorker:
             self._owner = os.getpid()
         assert self._process is not None
         return self._process
+
+    def start(self) -> None:
+        """Start the process if none runs, without waiting for it to be ready."""
+        with self._lock:
+            self._child()
 
     def read(self, read: SqliteRead) -> pa.Table:
         with self._lock:
