@@ -255,6 +255,9 @@ def test_the_sqlite_reader_can_be_started_before_the_first_read(filled: Engine, 
     then overlaps the caller's work); the first read uses that process. Other stores have none."""
     worker = columnar._SQLITE_WORKER
     worker.close()
+    columnar.start_reader("sqlite://")  # in memory: nothing to read through the process
+    columnar.start_reader("sqlite:////nonexistent/spm.db")
+    assert worker._process is None
     columnar.start_reader(store_url)
     if not store_url.startswith("sqlite"):
         assert worker._process is None

@@ -159,8 +159,6 @@ def run_calculation(
     period up to date as of then. Every run records the changes it has seen (options `seen`).
     """
     report = progress or _no_progress
-    if calculator is None:
-        _warm_up(engine)
     calculate = calculator or engine_calculator
     started = _now()
     people = sorted(set(payees)) if payees is not None else None
@@ -169,6 +167,8 @@ def run_calculation(
         calendar = company.get_settings(conn).calendar
         target = parse_period(calendar, period)
         refuse_closed(conn, target.label)
+        if calculator is None:
+            _warm_up(engine)
         closed = closed_periods(conn, calendar, target, lookback_months)
         in_force = plans_in_force(conn, _first_day(closed, target), target.end)
         # whose earlier lines the run reads: everyone's, or the people's and the teams they are paid on

@@ -203,10 +203,14 @@ def start_reader(url: str) -> None:
 
     The reader is a second interpreter, and importing ADBC and pyarrow there takes about a second. A
     caller with other work to do first (importing the engine, reading plans) starts it early, so the two
-    overlap and the first `read_arrow` does not wait. Nothing happens for another kind of store.
+    overlap and the first `read_arrow` does not wait. Nothing happens for another kind of store, or
+    for an SQLite URL without a database file (`read_arrow` refuses it).
     """
-    if is_sqlite(normalise_url(url)):
-        _SQLITE_WORKER.start()
+    url = normalise_url(url)
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:" and Path(database).exists():
+            _SQLITE_WORKER.start()
 
 
 # --- SQLite ----------------------------------------------------------------------------------------
@@ -253,9 +257,13 @@ class _SqliteWorker:
         return self._process
 
     def start(self) -> None:
-        """Start the process if none runs, without waiting for it to be ready."""
-        with self._lock:
-            self._child()
+        """Start the process if none runs, without waiting for it to be ready (nor for a read another
+        thread is making: then it runs already)."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._child()
+            finally:
+                self._lock.release()
 
     def read(self, read: SqliteRead) -> pa.Table:
         with self._lock:

@@ -546,3 +546,18 @@ def test_in_window_slices_rows_in_date_order_exactly_as_it_filters() -> None:
                 assert cut.equals(in_window(table, "d", start, end)), (start, end)
     assert ascending(pa.array([date(2026, 2, 1), date(2026, 1, 31)])) is None  # out of order
     assert ascending(pa.array([date(2026, 1, 31), None])) is None  # a row without a date
+
+
+def test_the_date_order_shared_by_windows_belongs_to_the_table_it_was_read_from() -> None:
+    """`Shared` keeps each source's date order with the table it was read from: facts of other inputs
+    given the same `Shared` read their own rows, not a slice of the first table's order."""
+    from openspm.engine.calc.crediting import Facts, Shared
+
+    first = make_inputs(transactions=[booking(f"A{i}", f"2026-0{i}-10", "1") for i in range(1, 6)])
+    other = make_inputs(transactions=[booking(f"B{i}", "2026-02-10", "1") for i in range(8)])
+    shared = Shared()
+    window = (date(2026, 2, 1), date(2026, 3, 1))
+    assert Facts(first, *window, shared=shared).arrow("transactions")["transaction_id"].to_pylist() == ["A2"]
+    assert Facts(other, *window, shared=shared).arrow("transactions")["transaction_id"].to_pylist() == [
+        f"B{i}" for i in range(8)
+    ]

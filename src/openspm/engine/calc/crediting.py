@@ -114,10 +114,11 @@ def rule_family(rule: CreditRule) -> str:
 class Shared:
     """What the windows of one run share: `tables` derived from the inputs independently of the window
     (`Facts.derived`: the split and overlay teams, the management chains), and for each dated source the
-    `ascending` values of its date column (None when its rows are not in date order)."""
+    `ascending` values of its date column (None when its rows are not in date order), with the table
+    they were read from."""
 
     tables: dict[str, pa.Table] = field(default_factory=dict)
-    order: dict[str, npt.NDArray[np.int64] | None] = field(default_factory=dict)
+    order: dict[str, tuple[pa.Table, npt.NDArray[np.int64] | None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -152,9 +153,10 @@ class Facts:
         dated = {"transactions": "date", "activities": "occurred_at", DEALS_CREATED: "created_date"}
         if name not in dated:
             return data
-        if name not in self.shared.order:
-            self.shared.order[name] = ascending(data.column(dated[name]))
-        return in_window(data, dated[name], self.start, self.end, self.shared.order[name])
+        known = self.shared.order.get(name)
+        if known is None or known[0] is not data:  # a `Shared` given other inputs orders them anew
+            known = self.shared.order[name] = (data, ascending(data.column(dated[name])))
+        return in_window(data, dated[name], self.start, self.end, known[1])
 
     def derived(self, name: str, make: Callable[[], pa.Table]) -> ir.Table:
         """A table derived from the inputs independently of the window: made once per run (`shared`)."""
