@@ -391,7 +391,7 @@ def _summed(  # noqa: PLR0917 - one window's step
     if small and len(kept) > 1:  # one query: its compiled SQL is reused, its rows few
         queries = [measured_expr.filter(functools.reduce(operator.or_, kept.values()))]
     else:
-        queries = [measured_expr.filter(condition) for condition in kept.values()]
+        queries = [measured_expr.filter(condition) for condition in _disjoint(kept).values()]
         if cancelled is not None and CANCELLED in kept:  # their rows, measured from their credits alone
             few = measure_credits_expr(cancelled, plans)  # every row cancelled deals keep, but...
             one_by_one = _one_by_one(few, detail)  # ...those kept as measured one by one already
@@ -538,12 +538,8 @@ MEASURED, CANCELLED, PAYEES = "measured one by one", "cancelled deals", "payees"
 
 
 def _detail_parts(measured: ir.Table, detail: Detail) -> dict[str, ir.BooleanValue]:
-    """The `Detail`'s conditions on the measure credits, one per kind of row it keeps, made disjoint.
-
-    Each is a conjunction: run as a query of its own, the backend can apply it below the joins that
-    make the measure credits (their disjunction it can only test on every measure credit). A row two of
-    them keep is kept by the first only.
-    """
+    """The `Detail`'s conditions on the measure credits, one per kind of row it keeps (`_disjoint` makes
+    them exclusive)."""
     kinds: dict[str, ir.BooleanValue] = {}
     one_by_one = _one_by_one(measured, detail)
     if one_by_one is not None:
@@ -554,6 +550,15 @@ def _detail_parts(measured: ir.Table, detail: Detail) -> dict[str, ir.BooleanVal
         kinds[CANCELLED] = bookings & measured.opportunity_id.isin(cancelled.opportunity_id)
     if detail.payees:
         kinds[PAYEES] = among(measured.person_id, detail.payees)
+    return kinds
+
+
+def _disjoint(kinds: dict[str, ir.BooleanValue]) -> dict[str, ir.BooleanValue]:
+    """`kinds` made exclusive: a row two of them keep is kept by the first only.
+
+    Each stays a conjunction: run as a query of its own, the backend can apply it below the joins that
+    make the measure credits (their disjunction it can only test on every measure credit).
+    """
     conditions = list(kinds.values())
     return {
         name: functools.reduce(
