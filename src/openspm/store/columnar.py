@@ -207,10 +207,13 @@ def start_reader(url: str) -> None:
     for an SQLite URL without a database file (`read_arrow` refuses it).
     """
     url = normalise_url(url)
-    if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:" and Path(database).exists():
-            _SQLITE_WORKER.start()
+    if not is_sqlite(url):
+        return
+    try:
+        _sqlite_path(url)
+    except (ValueError, FileNotFoundError):
+        return  # nothing the reader could read: `read_arrow` says why when asked
+    _SQLITE_WORKER.start()
 
 
 # --- SQLite ----------------------------------------------------------------------------------------

@@ -503,15 +503,14 @@ def _credit_window(  # noqa: PLR0917 - one window of credit_and_measure
 
 
 def _cancelled(deals: pa.Array) -> Callable[[ir.Table], ir.Table]:
-    """The bookings and cancellations of `deals` among some credits (what clawbacks match)."""
+    """A filter of credits (or measure credits) to `_of_cancelled` deals."""
     table = memtable(pa.table({"opportunity_id": deals}))
+    return lambda credits: credits.filter(_of_cancelled(credits, table))
 
-    def subset(credits: ir.Table) -> ir.Table:
-        return credits.filter(
-            credits.kind.isin([CANCELLATION, "booking"]) & credits.opportunity_id.isin(table.opportunity_id)
-        )
 
-    return subset
+def _of_cancelled(credits: ir.Table, deals: ir.Table) -> ir.BooleanValue:
+    """The bookings and cancellations of `deals` (what clawbacks match) among `credits`."""
+    return credits.kind.isin([CANCELLATION, "booking"]) & credits.opportunity_id.isin(deals.opportunity_id)
 
 
 def _credit_days(credits: ir.Table) -> ir.Table:
@@ -546,8 +545,7 @@ def _detail_parts(measured: ir.Table, detail: Detail) -> dict[str, ir.BooleanVal
         kinds[MEASURED] = one_by_one
     if detail.cancelled_deals is not None:
         cancelled = memtable(pa.table({"opportunity_id": detail.cancelled_deals}))
-        bookings = measured.kind.isin([CANCELLATION, "booking"])
-        kinds[CANCELLED] = bookings & measured.opportunity_id.isin(cancelled.opportunity_id)
+        kinds[CANCELLED] = _of_cancelled(measured, cancelled)
     if detail.payees:
         kinds[PAYEES] = among(measured.person_id, detail.payees)
     return kinds
