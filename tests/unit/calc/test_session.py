@@ -9,8 +9,10 @@ scratch pays, for the same company, for other people, and for a plan whose rate 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 
+import duckdb
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -64,8 +66,12 @@ def test_a_second_run_compiles_nothing_and_pays_what_a_cold_run_pays(inputs: Cal
     hits, misses = session.compiled_queries()
     assert misses > 10 and hits == 0
     assert first.payout_lines.num_rows > 0
+    built_hits, built = session.built_expressions()
+    assert built > 5 and built_hits == 0
     second = calculate(inputs, MONTH)
     assert session.compiled_queries() == (misses, misses), "every query of the second run is reused"
+    built_hits, built_again = session.built_expressions()
+    assert built_again == built and built_hits > 5, "every reusable expression is reused"
     _same(second, first)
 
 
@@ -197,3 +203,61 @@ def test_a_callers_read_only_duckdb_database_can_run_a_session(tmp_path: object)
         assert out["q"].to_pylist() == [Decimal("0.3333333333")]
     finally:
         backend.disconnect()
+
+
+def test_queries_run_directly_give_what_duckdbs_public_path_gives() -> None:
+    """`arrow_of` skips DuckDB's relation layer (`con.sql`); the rows and types must be the same, for
+    exact decimals, dates, NULLs, an empty result and a string that looks like a parameter marker."""
+    assert session._SUBMIT is not None, "the pinned DuckDB runs queries directly (see arrow_of)"
+    con = duckdb.connect()
+    con.register(
+        "t",
+        pa.table(
+            {
+                "who": ["a", "b", None],
+                "amount": pa.array([Decimal("1.0000000001"), Decimal("-2.5"), None], pa.decimal128(38, 10)),
+                "day": pa.array([date(2026, 1, 1), None, date(2026, 3, 31)], pa.date32()),
+            }
+        ),
+    )
+    queries = [
+        "SELECT who, amount * 3 AS tripled, day, '$1 ?' AS marker FROM t ORDER BY who NULLS LAST",
+        "SELECT who, sum(amount) AS total FROM t GROUP BY who ORDER BY who",
+        "SELECT * FROM t WHERE amount > 100",
+    ]
+    for sql in queries:
+        direct = session.arrow_of(con, sql)
+        assert direct.equals(con.sql(sql).to_arrow_table()), sql
+    assert session.arrow_of(con, queries[0]).column("tripled").to_pylist()[0] == Decimal("3.0000000003")
+    with pytest.raises(duckdb.Error):
+        session.arrow_of(con, "SELECT no_such_column FROM t")
+
+
+@session.reusable
+def _doubled(t: ibis.Table, factor: object) -> ibis.Table:
+    return t.mutate(y=t.x * ibis.literal(factor))
+
+
+@session.reusable
+def _registers(t: ibis.Table) -> ibis.Table:
+    return t.union(session.memtable(pa.table({"x": [1]})))
+
+
+@pytest.mark.usefixtures("cold")
+def test_a_reusable_builder_is_built_once_per_arguments_and_must_be_pure() -> None:
+    """Equal arguments (a table of the same name and schema in a later session) give the expression
+    built before; other values, even equal ones of another type, build anew; a builder that registers
+    a table is refused; outside a session nothing is kept."""
+    data = pa.table({"x": [1, 2]})
+    with session.Session():
+        first = _doubled(session.memtable(data), 2)
+    with session.Session():
+        again = _doubled(session.memtable(data), 2)
+        assert again is first
+        assert _doubled(session.memtable(data), 3) is not first
+        assert _doubled(session.memtable(data), 2.0) is not first  # 2 == 2.0, but not the same literal
+        with pytest.raises(RuntimeError, match="registered a table"):
+            _registers(session.memtable(data))
+    assert session.built_expressions() == (1, 4)
+    outside = ibis.memtable(data)
+    assert _doubled(outside, 2) is not _doubled(outside, 2)

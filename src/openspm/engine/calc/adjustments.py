@@ -47,7 +47,7 @@ from openspm.engine.calc.components import (
     gate_table,
 )
 from openspm.engine.calc.payout import KEY, round_half_up
-from openspm.engine.calc.session import memtable
+from openspm.engine.calc.session import memtable, reusable
 from openspm.engine.calc.tiers import EXACT, PERCENT, divide, exact, lit
 
 EARNING_KINDS = ("earning", "advance", "true_up")
@@ -57,6 +57,7 @@ EXACT_ARROW = pa.decimal128(38, 10)
 # --- component lines -------------------------------------------------------------------------------------
 
 
+@reusable
 def pay_lines(rows: ir.Table, steps: ir.Table, policies: ir.Table, paid_prior: ir.Table) -> ir.Table:
     """Component rows → line rows with due, held back, already paid, rounded amount and rounding."""
     s = steps.filter(steps.emit).select(
@@ -96,6 +97,7 @@ def pay_lines(rows: ir.Table, steps: ir.Table, policies: ir.Table, paid_prior: i
     )
 
 
+@reusable
 def paid_prior(prior_lines: ir.Table, earlier: ir.Table) -> ir.Table:
     """Σ prior line amounts per person, plan version, plan period and component (earlier pay periods)."""
     p = prior_lines.join(earlier, ["plan", "version", "period"])
@@ -196,6 +198,31 @@ def override(  # noqa: PLR0917 - the tables an override reads
 
     `keep` materialises the computed rows, which the lines and the explanation both read.
     """
+    t = keep(_override_rows(seats, steps, grid, plan, c, member_lines, credits, org))
+    gates_ = gate_table(grid, plan, c.name, None, c.gates)
+    rows = conform(
+        t,
+        LINE_COLUMNS,
+        component=ibis.literal(c.name),
+        component_kind=ibis.literal("override"),
+        paid_in_full=ibis.literal(False),
+    )
+    details = _tier_details(t, c.name, [(0, Decimal(0), None, t.value, lit(c.rate), t.raw)])
+    return Earned(rows, rows, details, gate_details(gates_, c.name, None, c.gates))
+
+
+@reusable
+def _override_rows(  # noqa: PLR0917 - override's tables
+    seats: ir.Table,
+    steps: ir.Table,
+    grid: ir.Table,
+    plan: Plan,
+    c: Override,
+    member_lines: ir.Table,
+    credits: ir.Table,
+    org: ir.Table,
+) -> ir.Table:
+    """Per manager and step: the team's earnings (or credits) to date, the override, gated and capped."""
     if c.basis is OverrideBasis.EARNINGS:
         lines = member_lines
         if c.components:
@@ -226,17 +253,7 @@ def override(  # noqa: PLR0917 - the tables an override reads
     )
     t = base.mutate(raw=exact(base.value * lit(c.rate) * PERCENT))
     gates_ = gate_table(grid, plan, c.name, None, c.gates)
-    t = keep(_gate_and_cap(t, gates_, cap_amount(c.cap, t.target_incentive)))
-    rows = conform(
-        t,
-        LINE_COLUMNS,
-        component=ibis.literal(c.name),
-        component_kind=ibis.literal("override"),
-        paid_in_full=ibis.literal(False),
-    )
-
-    details = _tier_details(t, c.name, [(0, Decimal(0), None, t.value, lit(c.rate), t.raw)])
-    return Earned(rows, rows, details, gate_details(gates_, c.name, None, c.gates))
+    return _gate_and_cap(t, gates_, cap_amount(c.cap, t.target_incentive))
 
 
 # --- clawbacks -----------------------------------------------------------------------------------------
@@ -252,7 +269,6 @@ def clawback_matches(
 
     `keep` materialises the cancellations and their deals' bookings, which every clawback plan reads.
     """
-    from openspm.engine.calc.payout import with_month
 
     # Cancellations are few: only the bookings of the deals they cancel are read (a semi join on the
     # measure credits before anything else), so the step costs one scan, not an aggregation of them all.
@@ -264,6 +280,16 @@ def clawback_matches(
             }
         )
     )
+    cancels = keep(_cancellations(measure_credits, months, claw_plans))
+    bookings = keep(_cancelled_bookings(measure_credits, months, cancels))
+    return _clawback_pairs(cancels, bookings, plans)
+
+
+@reusable
+def _cancellations(measure_credits: ir.Table, months: ir.Table, claw_plans: ir.Table) -> ir.Table:
+    """The cancellation credits of clawback plans paid in the run's pay periods."""
+    from openspm.engine.calc.payout import with_month
+
     raw = measure_credits
     cancels = with_month(
         raw.filter(raw.kind == "cancellation").semi_join(claw_plans, ["plan", "version"])
@@ -271,7 +297,15 @@ def clawback_matches(
     # A rollup credits a manager once per team member credited with the row: each such credit is a
     # credit of its own (`via`), cancelled against what was booked through the same member.
     cancels = cancels.mutate(via=cancels.via_person_id.fill_null(""))
-    cancels = keep(cancels.filter(cancels.pay_emit))
+    return cancels.filter(cancels.pay_emit)
+
+
+@reusable
+def _cancelled_bookings(measure_credits: ir.Table, months: ir.Table, cancels: ir.Table) -> ir.Table:
+    """What each person booked on each cancelled deal, per measure, via and plan period."""
+    from openspm.engine.calc.payout import with_month
+
+    raw = measure_credits
     cancelled = cancels.select("person_id", "opportunity_id", "measure", "via").distinct()
     booked = raw.filter(raw.kind == "booking")
     booked = booked.mutate(via=booked.via_person_id.fill_null(""))
@@ -280,7 +314,12 @@ def clawback_matches(
     bookings = bookings.group_by(
         ["person_id", "opportunity_id", "measure", "via", "plan", "version", "plan_period"]
     ).aggregate(b_value=exact(bookings.value.sum()), b_date=bookings.date.min(), b_month=bookings.month.min())
-    b = keep(bookings.rename(b_plan="plan", b_version="version", b_plan_period="plan_period"))
+    return bookings.rename(b_plan="plan", b_version="version", b_plan_period="plan_period")
+
+
+@reusable
+def _clawback_pairs(cancels: ir.Table, b: ir.Table, plans: list[Plan]) -> ir.Table | None:
+    """Each cancellation credit with the latest booking it claws back (within the plan's window)."""
     parts = []
     for plan in plans:
         assert plan.clawback is not None
@@ -329,6 +368,7 @@ def clawback_matches(
     return m.filter(m.n == 0).drop("n")
 
 
+@reusable
 def clawback_due(matches: ir.Table, earned: list[ir.Table], steps: ir.Table) -> tuple[ir.Table, ir.Table]:
     """Per cancellation the commission reversed, and per person and pay period the total due."""
     parts = [
@@ -358,6 +398,7 @@ def clawback_due(matches: ir.Table, earned: list[ir.Table], steps: ir.Table) -> 
 # --- balances: clawback carried forward and draws ----------------------------------------------------------
 
 
+@reusable
 def balances(
     periods: ir.Table,
     line_sums: ir.Table,

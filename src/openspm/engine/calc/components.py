@@ -30,7 +30,7 @@ import pyarrow as pa
 from openspm.domain.plans import Bonus, Cap, Commission, Gate, Plan, Spif
 from openspm.domain.plans.model import Boundary, RateUnit, TierAxis, TierBasis, TierMethod
 from openspm.engine.calc.payout import KEY, with_month
-from openspm.engine.calc.session import memtable
+from openspm.engine.calc.session import memtable, reusable
 from openspm.engine.calc.tiers import EXACT, PERCENT, ZERO, divide, evaluate_tiers, exact, lit
 
 LINE_COLUMNS: dict[str, str] = {
@@ -525,14 +525,28 @@ def grid_components(
     `keep` materialises the tier and gate rows (each is read twice: by the lines and the explanation).
     """
     comps_t, tiers_t, gates_t = (memtable(p) for p in params)
+    details = keep(_grid_tier_details(grid, comps_t, tiers_t))
+    gate_rows = keep(_grid_gate_rows(grid, gates_t))
+    lines = _grid_lines(grid, comps_t, details, gate_rows)
+    return Earned(lines, lines, details, gate_rows)
+
+
+def _with_component_ti(grid: ir.Table, comps_t: ir.Table) -> ir.Table:
+    """The grid's rows per component, with the component's share of the target incentive."""
     rows = grid.join(comps_t, ["plan", "version", "measure"])
-    rows = rows.mutate(
+    return rows.mutate(
         component_ti=ibis.ifelse(
             rows.weight_factor.isnull(),
             rows.target_incentive,
             exact(rows.target_incentive * rows.weight_factor),
         )
     )
+
+
+@reusable
+def _grid_tier_details(grid: ir.Table, comps_t: ir.Table, tiers_t: ir.Table) -> ir.Table:
+    """One row per grid row, component and tier: the tier's base, rate and amount (DETAIL_COLUMNS)."""
+    rows = _with_component_ti(grid, comps_t)
     t = rows.join(tiers_t, ["plan", "version", "component"])
     value, quota, cti = t.value, t.quota, t.component_ti
     lo, hi, next_lo = _in_units(t, t.lo), _in_units(t, t.hi), _in_units(t, t.next_lo)
@@ -570,29 +584,38 @@ def grid_components(
         (t.method == "bonus", exact(ibis.ifelse(milestone, pay, lit(0)))),
         else_=exact(tier_amount.fill_null(ZERO)),
     )
-    details = keep(
-        conform(
-            t,
-            DETAIL_COLUMNS,
-            lower=t.detail_lower,
-            upper=t.detail_upper,
-            rate=rate,
-            base=base,
-            amount=amount,
-        )
+    return conform(
+        t,
+        DETAIL_COLUMNS,
+        lower=t.detail_lower,
+        upper=t.detail_upper,
+        rate=rate,
+        base=base,
+        amount=amount,
     )
-    ckey = [*KEY, "component"]
-    raw = details.group_by(ckey).aggregate(raw=exact(details.amount.sum()))
+
+
+@reusable
+def _grid_gate_rows(grid: ir.Table, gates_t: ir.Table) -> ir.Table:
+    """One row per grid row and gate: the gate's attainment and whether it is open (GATE_COLUMNS)."""
     g = grid.join(gates_t, ["plan", "version", "measure"])
     is_open = ((g.quota > 0) & (g.value * lit(100) >= exact(g.quota * g.min_attainment))).fill_null(False)
-    gate_rows = keep(conform(g, GATE_COLUMNS, attainment=g.attainment, is_open=is_open))
+    return conform(g, GATE_COLUMNS, attainment=g.attainment, is_open=is_open)
+
+
+@reusable
+def _grid_lines(grid: ir.Table, comps_t: ir.Table, details: ir.Table, gate_rows: ir.Table) -> ir.Table:
+    """A line per grid row and component: the tiers' sum, less a shut gate, capped (LINE_COLUMNS)."""
+    rows = _with_component_ti(grid, comps_t)
+    ckey = [*KEY, "component"]
+    raw = details.group_by(ckey).aggregate(raw=exact(details.amount.sum()))
     shut = gate_rows.group_by(ckey).aggregate(shut=ibis.ifelse(gate_rows.is_open, 0, 1).sum())
     r = rows.join(raw, ckey).left_join(shut, ckey).select(rows, raw=raw.raw, shut=shut.shut)
     gate_adjustment = ibis.ifelse(r.shut.isnull(), lit(0), exact(ibis.ifelse(r.shut == 0, lit(0), -r.raw)))
     gated = exact(r.raw + gate_adjustment)
     cap = ibis.ifelse(r.cap_amount.isnull(), exact(r.component_ti * r.cap_multiple), r.cap_amount)
     cap_adjustment = ibis.ifelse(r.has_cap, exact(-ibis.greatest(lit(0), gated - cap)), lit(0))
-    lines = conform(
+    return conform(
         r,
         LINE_COLUMNS,
         target_incentive=r.component_ti,
@@ -602,4 +625,3 @@ def grid_components(
         cap_adjustment=cap_adjustment,
         earned=ibis.ifelse(r.has_cap, exact(gated + cap_adjustment), gated),
     )
-    return Earned(lines, lines, details, gate_rows)

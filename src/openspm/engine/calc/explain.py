@@ -31,7 +31,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from openspm.engine.calc.session import Session
+from openspm.engine.calc.session import Session, arrow_of
 from openspm.engine.calc.tables import MONEY, PAYOUT_LINES
 
 LINE_KEY = ["person_id", "plan", "version", "plan_period", "period", "component"]
@@ -123,7 +123,7 @@ def encode(column: pa.Array | pa.ChunkedArray, raw: bool = False) -> pa.Array:
     with duckdb.connect() as duck:
         duck.register("t", table)
         sql = f"SELECT {json_value('v', table.schema.field('v').type, raw=raw)} AS j FROM t"
-        return duck.sql(sql).to_arrow_table()["j"].combine_chunks()
+        return arrow_of(duck, sql)["j"].combine_chunks()
 
 
 # --- the payout table -----------------------------------------------------------------------------------
@@ -232,9 +232,7 @@ def _component_lines(
     ctes.append(f"x AS (SELECT l.*, {', '.join(columns)} FROM {names['lines']} AS l {' '.join(joins)})")
     explanation = json_object(schema, _COMPONENT_FIELDS, raw=("tiers", "gates"))
     line = _LINE.format(component="component", kind="line_kind", amount="amount")
-    return duck.sql(
-        f"WITH {', '.join(ctes)} SELECT {line}, {explanation} AS explanation FROM x"
-    ).to_arrow_table()
+    return arrow_of(duck, f"WITH {', '.join(ctes)} SELECT {line}, {explanation} AS explanation FROM x")
 
 
 _BALANCE_LINES: list[tuple[str, str, str, dict[str, str]]] = [
@@ -332,7 +330,7 @@ def _balance_lines(
             f"(SELECT *, {_text(component)} AS _component, {_name(column)} AS _amount FROM b) "
             f"WHERE _amount <> 0"
         )
-    return duck.sql(f"WITH {', '.join(ctes)} " + " UNION ALL ".join(selects)).to_arrow_table()
+    return arrow_of(duck, f"WITH {', '.join(ctes)} " + " UNION ALL ".join(selects))
 
 
 def _shape(rows: pa.Table) -> pa.Table:

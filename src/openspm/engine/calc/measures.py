@@ -54,7 +54,7 @@ from openspm.engine.calc.crediting import (
 from openspm.engine.calc.filters import column_name, parse_checked, table_resolver, to_ibis
 from openspm.engine.calc.inputs import CalcInputs
 from openspm.engine.calc.payout import month_of
-from openspm.engine.calc.session import Session, among, memtable, using
+from openspm.engine.calc.session import Session, among, memtable, reusable, using
 from openspm.engine.calc.tables import CREDITS, MEASURE_CREDITS
 from openspm.engine.calc.tables import EXACT as EXACT_ARROW
 
@@ -123,7 +123,12 @@ def measure_credits_expr(credits: ir.Table, plans: Sequence[Plan]) -> ir.Table:
         },
         schema=MEASURE_DEFS,
     )
-    m = memtable(table)
+    return _measured(credits, memtable(table), tuple(defs))
+
+
+@reusable
+def _measured(credits: ir.Table, m: ir.Table, defs: tuple[tuple[Plan, Measure], ...]) -> ir.Table:
+    """`measure_credits_expr` with the measure definitions `defs` as the table `m`."""
     j = credits.inner_join(
         m, [credits.plan == m.m_plan, credits.version == m.m_version, credits.source == m.m_source]
     )
@@ -219,6 +224,7 @@ CREDIT_DAYS = pa.schema(
 )
 
 
+@reusable
 def monthly_expr(measure_credits_: ir.Table) -> ir.Table:
     """Measure credits summed per person, plan version, measure and month (the columns of `MONTHLY`)."""
     t = measure_credits_.mutate(month=month_of(measure_credits_))

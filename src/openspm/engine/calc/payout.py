@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from openspm.domain.money import minor_units
 from openspm.domain.plans import Plan
 from openspm.domain.plans.model import Aggregate, DrawKind, ProrationBasis
-from openspm.engine.calc.session import memtable
+from openspm.engine.calc.session import memtable, reusable
 from openspm.engine.calc.tiers import EXACT, divide, exact, lit
 
 KEY = ["person_id", "plan", "version", "plan_period", "period"]
@@ -122,7 +122,12 @@ def seats(plan_assignments: pa.Table, steps: ir.Table, policies: ir.Table) -> ir
     assignment in the plan period ÷ days in the plan period, applied to the target incentive (annual,
     times the plan period's share of a year) and to the quota.
     """
-    a = memtable(_day_numbers(plan_assignments))
+    return _seats(memtable(_day_numbers(plan_assignments)), steps, policies)
+
+
+@reusable
+def _seats(a: ir.Table, steps: ir.Table, policies: ir.Table) -> ir.Table:
+    """`seats` of the assignments with their day numbers (`_day_numbers`)."""
     j = a.join(steps, ["plan", "version"]).filter(
         lambda t: (t.start_day < t.pay_end_day) & (t.end_day > t.plan_start_day)
     )
@@ -216,6 +221,7 @@ def latest_quotas(quotas: ir.Table) -> ir.Table:
     return q.rename(person_id="subject_id", quota_name="measure", plan_period="period")
 
 
+@reusable
 def measure_grid(
     monthly: ir.Table,
     seats_: ir.Table,

@@ -42,7 +42,7 @@ from openspm.engine.calc.measures import STAGE_ALL_LINES, Detail, credit_and_mea
 from openspm.engine.calc.payout import KEY, latest_quotas, measure_grid, plan_measures, plan_policies, seats
 from openspm.engine.calc.reach import reaching
 from openspm.engine.calc.schedule import Step, bucket_table, plan_steps, steps_table, window_of
-from openspm.engine.calc.session import Session, among, memtable, using
+from openspm.engine.calc.session import Session, among, memtable, reusable, using
 from openspm.engine.calc.tables import CREDITS, EXACT, MEASURE_CREDITS, PAYOUT_LINES
 from openspm.engine.calc.tiers import exact, lit
 
@@ -388,6 +388,7 @@ def _member_lines(
     return ibis.union(*parts, p)
 
 
+@reusable
 def _balances(  # noqa: PLR0917 - the tables balances read
     seats_t: ir.Table,
     steps_t: ir.Table,

@@ -22,10 +22,11 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar, Token
 from types import TracebackType
+from typing import Any, Generic, ParamSpec, TypeVar
 
 import duckdb
 import ibis
@@ -59,39 +60,46 @@ CREATE OR REPLACE TEMP MACRO {EXACT_DIVIDE}(n, d) AS (list_transform([{{'n': n, 
 """
 
 
-class _Compiled:
-    """DuckDB SQL by expression node (only nodes that read no in-memory table: those hold data)."""
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):
+    """A process-wide least-recently-used map (thread-safe), counting hits and misses."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._sql: OrderedDict[ops.Node, str] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, node: ops.Node) -> str | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
-            sql = self._sql.get(node)
-            if sql is None:
+            value = self._items.get(key)
+            if value is None:
                 self.misses += 1
                 return None
-            self._sql.move_to_end(node)
+            self._items.move_to_end(key)
             self.hits += 1
-            return sql
+            return value
 
-    def put(self, node: ops.Node, sql: str) -> None:
+    def put(self, key: K, value: V) -> None:
         with self._lock:
-            self._sql[node] = sql
-            while len(self._sql) > self.size:
-                self._sql.popitem(last=False)
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
-            self._sql.clear()
+            self._items.clear()
             self.hits = self.misses = 0
 
 
-_COMPILED = _Compiled(CACHE_SIZE)
+#: DuckDB SQL by expression node (only nodes that read no in-memory table: those hold data).
+_COMPILED: _Lru[ops.Node, str] = _Lru(CACHE_SIZE)
+#: Expressions `reusable` builders made, by builder and arguments.
+_BUILT: _Lru[tuple[Hashable, ...], Any] = _Lru(CACHE_SIZE)
 _ACTIVE: ContextVar[Session | None] = ContextVar("openspm_calc_session", default=None)
 
 
@@ -110,6 +118,7 @@ class Session(AbstractContextManager["Session"]):
         if self._duck is not None:
             self._duck.execute(_DIVIDE_MACRO)
         self._names: list[str] = []
+        self.queries = 0  # queries run (`reusable` checks a builder runs none)
         self._token: Token[Session | None] | None = None
 
     def __enter__(self) -> Session:
@@ -139,6 +148,7 @@ class Session(AbstractContextManager["Session"]):
             return self.backend.to_pyarrow(expr)
         from ibis.backends.duckdb.converter import DuckDBPyArrowData
 
+        self.queries += 1
         node = expr.op()
         sql = _COMPILED.get(node)
         if sql is None:
@@ -146,8 +156,12 @@ class Session(AbstractContextManager["Session"]):
             sql = self.backend.compile(expr.as_table())
             if not node.find(ops.InMemoryTable):
                 _COMPILED.put(node, sql)
-        table = self._duck.sql(sql).to_arrow_table()
+        table = arrow_of(self._duck, sql)
         return expr.__pyarrow_result__(table, data_mapper=DuckDBPyArrowData)
+
+    def effects(self) -> tuple[int, int]:
+        """(tables registered, queries run) so far: what a pure expression builder never changes."""
+        return len(self._names), self.queries
 
     def duckdb(self) -> duckdb.DuckDBPyConnection | None:
         """The session's DuckDB connection (None on another backend)."""
@@ -161,6 +175,35 @@ class Session(AbstractContextManager["Session"]):
             for name in self._names:
                 self._duck.unregister(name)
         self._names.clear()
+
+
+def arrow_of(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """The rows of one SELECT `sql` as an Arrow table: how the engine runs every query on DuckDB.
+
+    DuckDB's public `con.sql(sql).to_arrow_table()` first makes a lazy relation: since DuckDB 2 it
+    tokenizes the text in Python for parameter markers and binds (plans) the query, then plans it again to
+    run it. The engine's queries are 10-20 KB each and take no parameters, and for a small run that
+    overhead was a third of the time DuckDB spent (0.13 s of 0.42 s over a run's 25 queries). So the
+    query is submitted directly through `duckdb._seam.submit`, the one call DuckDB's own relation layer
+    runs a statement with (Arrow out, no extra copy); a DuckDB without it gets the public path
+    (`tests/engine/calc/test_session.py` checks the two agree, and that the pinned DuckDB has it).
+    """
+    if _SUBMIT is None:
+        return con.sql(sql).to_arrow_table()
+    return _SUBMIT(con, sql, None, "arrow", _BATCH_ROWS).arrow_table()
+
+
+def _direct_submit() -> Callable[..., Any] | None:
+    try:
+        from duckdb import _seam
+    except ImportError:  # pragma: no cover - DuckDB before 2.0: `con.sql` has no Python layer to skip
+        return None
+    submit = getattr(_seam, "submit", None)
+    return submit if callable(submit) else None
+
+
+_SUBMIT = _direct_submit()
+_BATCH_ROWS = 131_072  # DuckDB's own default Arrow batch size
 
 
 @functools.lru_cache(maxsize=1024)
@@ -195,11 +238,66 @@ def among(column: ir.StringColumn, people: Iterable[str]) -> ir.BooleanValue:
     return column.isin(memtable(names).person_id)
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def reusable(build: Callable[P, R]) -> Callable[P, R]:
+    """Decorate an expression builder whose result is a function of its arguments alone: equal
+    arguments give the expression it built before, without building it again.
+
+    The SQL cache (`_COMPILED`) spares a run of the same shape compiling; building the expressions it
+    looks them up by still took half a second of a small run, spread over a dozen builders. A builder
+    may be `reusable` when it only combines the Ibis tables and values it is given: it registers no
+    table (`memtable`, `among`) and runs no query, which is checked on every build (a builder that does
+    either raises). Arguments are keyed by content: Ibis expressions by their node (a session's tables
+    are named by their place, so equal nodes read the same tables), lists and tuples item by item, other
+    values by type and value (plans are frozen). Outside a DuckDB session (no session, or another
+    backend, whose in-memory tables carry data) the builder simply runs.
+    """
+
+    @functools.wraps(build)
+    def built(*args: P.args, **kwargs: P.kwargs) -> R:
+        current = _ACTIVE.get()
+        if current is None or current.duckdb() is None:
+            return build(*args, **kwargs)
+        key = (build.__module__, build.__qualname__, _key(args), _key(tuple(sorted(kwargs.items()))))
+        found = _BUILT.get(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        before = current.effects()
+        made = build(*args, **kwargs)
+        if current.effects() != before:
+            raise RuntimeError(
+                f"{build.__qualname__} registered a table or ran a query, so it cannot be reusable"
+            )
+        _BUILT.put(key, made)
+        return made
+
+    return built
+
+
+def _key(value: object) -> Hashable:
+    """`value` as a cache key: by content, and typed (so that True, 1 and Decimal(1) differ)."""
+    if isinstance(value, ir.Expr):
+        return ("expr", value.op())
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, *(_key(v) for v in value))
+    hash(value)  # an unhashable argument is a builder that cannot be reusable: fail loudly
+    return (type(value), value)
+
+
 def compiled_queries() -> tuple[int, int]:
     """(hits, misses) of the process's compiled-query cache since it was last cleared."""
     return _COMPILED.hits, _COMPILED.misses
 
 
+def built_expressions() -> tuple[int, int]:
+    """(hits, misses) of the process's `reusable` builders since they were last cleared."""
+    return _BUILT.hits, _BUILT.misses
+
+
 def clear_compiled() -> None:
-    """Forget every compiled query (tests; a process never needs to)."""
+    """Forget every compiled query and reusable expression (tests; a process never needs to)."""
     _COMPILED.clear()
+    _BUILT.clear()
