@@ -260,6 +260,35 @@ def test_management_chain_intervals() -> None:
     ]
 
 
+def test_chains_walked_for_some_people_are_theirs_in_the_whole_org() -> None:
+    """A run for a few people walks only their rows and the rows above them: their chains come out as
+    in the whole org's walk, in the same order, a cycle (C1 and C2 manage each other) still stops, and
+    someone outside the org has none."""
+    cycle = [
+        {
+            "person_id": "C1",
+            "role": "ae",
+            "org_unit_id": "U3",
+            "manager_id": "C2",
+            "start_date": "2024-01-01",
+        },
+        {
+            "person_id": "C2",
+            "role": "ae",
+            "org_unit_id": "U3",
+            "manager_id": "C1",
+            "start_date": "2024-01-01",
+        },
+    ]
+    org = table("assignments", ORG + cycle)
+    whole = management_chain(org).to_pylist()
+    for people in [{"R1"}, {"M1"}, {"R1", "C2"}, {"D1"}, {"NOBODY"}]:
+        walked = management_chain(org, people=people).to_pylist()
+        assert walked == [r for r in whole if r["c_person"] in people], people
+    assert {r["ancestor"] for r in management_chain(org, people={"C1"}).to_pylist()} == {"C2"}
+    assert management_chain(org, people={"R1"}).num_rows == 4
+
+
 def test_a_person_without_a_plan_gets_nothing_and_seats_are_dated() -> None:
     """P9 owns O9 but has no plan: no credit. P1's seat ends 2025-02-15 (exclusive): T1 on 02-14 is
     credited, T2 on 02-15 is not. A seat on v1 of a plan whose version ends 2025-03-01 covers T3? No:

@@ -78,7 +78,7 @@ from openspm.domain.plans.model import (
 from openspm.engine.calc.filters import column_name, parse_checked, table_resolver, to_ibis
 from openspm.engine.calc.fx import fx_factors
 from openspm.engine.calc.inputs import CalcInputs
-from openspm.engine.calc.session import among, memtable, using
+from openspm.engine.calc.session import among, memtable, reusable, using
 from openspm.engine.calc.tables import CREDITS
 
 EXACT = dt.Decimal(38, 10)
@@ -627,9 +627,13 @@ def price(credits: ir.Table, facts: Facts, plans: Sequence[Plan]) -> ir.Table:
         [*rate_days, *(d for d in period_ends.to_pylist() if d is not None)],
         {p.currency for p in plans},
     )
-    fx = memtable(fx_arrow).rename(
-        f_date="rate_date", f_from="from_currency", f_to="to_currency", f_rate="fx_rate"
-    )
+    return _priced(credits, memtable(fx_arrow))
+
+
+@reusable
+def _priced(credits: ir.Table, fx_factors_: ir.Table) -> ir.Table:
+    """`price` with the window's FX factors as a table."""
+    fx = fx_factors_.rename(f_date="rate_date", f_from="from_currency", f_to="to_currency", f_rate="fx_rate")
     same = credits.source_currency.isnull() | (credits.source_currency == credits.currency)
     # a null rate date for credits in their plan's currency: they need no factor (the rate is 1)
     keyed = credits.mutate(
@@ -677,7 +681,8 @@ def management_chain(
     over the org (a dimension of people, not of transactions), so it is plain Python over a small table.
     With `people`, only their chains are walked (the managers above them are still found).
     """
-    rows = assignments.select(["person_id", "role", "manager_id", "start_date", "end_date"]).to_pylist()
+    wanted = ["person_id", "role", "manager_id", "start_date", "end_date"]
+    rows = _above(assignments.select(wanted), people).to_pylist()
     spells: dict[str, list[tuple[date, date, str | None]]] = {}
     for r in rows:
         if r["person_id"] is not None and r["start_date"] is not None:
@@ -705,6 +710,22 @@ def management_chain(
             level += 1
     columns: list[Sequence[object]] = list(zip(*out, strict=True)) if out else [[] for _ in CHAIN.names]
     return pa.table(dict(zip(CHAIN.names, columns, strict=True)), schema=CHAIN)
+
+
+def _above(assignments: pa.Table, people: Collection[str] | None) -> pa.Table:
+    """The assignments of `people` and of everyone above them (all of them without `people`): the rows
+    a walk up their chains reads. A run for a few payees reads a few dozen of the org's rows."""
+    if people is None:
+        return assignments
+    persons = assignments.column("person_id")
+    found = pa.array(sorted(people), pa.string())
+    while True:
+        mine = assignments.filter(pc.fill_null(pc.is_in(persons, value_set=found), False))
+        managers = mine.column("manager_id").drop_null().combine_chunks()
+        wider = pc.unique(pa.concat_arrays([found, managers.cast(pa.string())]))
+        if len(wider) == len(found):
+            return mine
+        found = wider
 
 
 @dataclass(frozen=True)
