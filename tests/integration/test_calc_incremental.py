@@ -235,11 +235,17 @@ def test_a_run_for_some_people_reads_from_the_store_the_rows_the_engine_keeps(
     everything = load_inputs(store, "2025-03")
     expected = reaching(everything, payees)
     narrowed = load_inputs(store, "2025-03", payees)
-    for name in ("transactions", "opportunities", "opportunity_splits", "plan_assignments", "prior_lines"):
+    for name in (
+        "transactions", "opportunities", "opportunity_splits", "plan_assignments", "prior_lines",
+        "accounts", "account_assignments", "quotas",
+    ):  # fmt: skip
         assert _rows(getattr(narrowed, name)) == _rows(getattr(expected, name)), name
-    for name in ("assignments", "territories", "account_assignments", "quotas", "fx_rates"):
+    for name in ("assignments", "territories", "fx_rates", "products", "people"):
         assert _rows(getattr(narrowed, name)) == _rows(getattr(everything, name)), name
     assert narrowed.transactions.num_rows > 0
+    if payees == ["P-AE1"]:  # only their own quota, and the accounts their deals are on
+        assert set(narrowed.quotas["subject_id"].to_pylist()) == {"P-AE1"}
+        assert narrowed.accounts.num_rows < everything.accounts.num_rows
 
 
 def test_a_changed_account_affects_its_territory_owners_its_credited_people_and_their_managers(

@@ -23,7 +23,7 @@ from openspm.domain.periods import FiscalCalendar, Period, PeriodKind
 from openspm.domain.plans import Plan
 from openspm.domain.plans.model import MeasureSource, PeriodType
 from openspm.engine.calc.inputs import PLAN_ASSIGNMENTS, CalcInputs
-from openspm.engine.calc.reach import has_territory_rules, paid_people, reaching, territory_accounts
+from openspm.engine.calc.reach import has_territory_rules, owned_territories, paid_people, reaching
 from openspm.engine.calc.tables import PAYOUT_LINES
 from openspm.services import company
 from openspm.services.plans import validate_source
@@ -86,7 +86,8 @@ def load_inputs(
     deal and account instead of read whole.
     """
     url = store_url(engine)
-    small = {name: _read(url, name) for name in WHOLE if name not in FACTS}
+    keyed = FACTS if payees is None else FACTS + BY_KEY
+    small = {name: _read(url, name) for name in WHOLE if name not in keyed}
     with engine.connect() as conn:
         settings = company.get_settings(conn)
         calendar = settings.calendar
@@ -103,6 +104,11 @@ def load_inputs(
     start = facts_start(calendar, plans.values(), first_day)
     wants_activities = any(m.source is MeasureSource.ACTIVITIES for p in plans.values() for m in p.measures)
     facts = _facts(url, plans, small, whose, wants_activities, start=start, end=target.end)
+    if whose is not None:  # the accounts the rows kept refer to, and the quotas of the people in reach
+        accounts = sorted(_accounts_of(facts))
+        small["accounts"] = _read_in(url, "accounts", "account_id", accounts)
+        small["account_assignments"] = _read_in(url, "account_assignments", "account_id", accounts)
+        small["quotas"] = _read_in(url, "quotas", "subject_id", whose)
     inputs = CalcInputs(
         calendar=calendar,
         base_currency=settings.base_currency,
@@ -120,6 +126,9 @@ def load_inputs(
 
 #: The fact tables a run for named payees reads by person, deal and account instead of whole.
 FACTS = ("opportunities", "opportunity_splits")
+#: Dimensions a run for named payees reads by key: the accounts its rows refer to (and their territory
+#: assignments), the quotas of the people in reach.
+BY_KEY = ("accounts", "account_assignments", "quotas")
 
 
 class _Facts(NamedTuple):
@@ -154,7 +163,9 @@ def _facts(
     deal_ids += _read_in(url, "opportunity_splits", "person_id", people).column("opportunity_id").to_pylist()
     tx = [_read_in(url, "transactions", "owner_id", people, date_column="date", **window)]
     if has_territory_rules(plans):
-        accounts = sorted(territory_accounts(small["territories"], small["account_assignments"], people))
+        owned = owned_territories(small["territories"], people)
+        spells = _read_in(url, "account_assignments", "territory_id", owned)
+        accounts = sorted(set(spells.column("account_id").drop_null().to_pylist()))
         deal_ids += (
             _read_in(url, "opportunities", "account_id", accounts).column("opportunity_id").to_pylist()
         )
@@ -178,6 +189,12 @@ def _facts(
         transactions,
         activities,
     )
+
+
+def _accounts_of(facts: _Facts) -> set[str]:
+    """The accounts the transactions, deals and activities read refer to."""
+    tables = [facts.transactions, facts.opportunities, facts.activities]
+    return {a for t in tables if t is not None for a in t.column("account_id").drop_null().to_pylist()}
 
 
 def _read_in(url: str, name: str, column: str, values: Sequence[str], **window: Any) -> pa.Table:

@@ -21,11 +21,13 @@ A row can credit someone in that set when
 
 Dates and rule filters are ignored: the rows kept are a superset of the rows that can reach the payees,
 and crediting then decides as it would for everyone. The three fact tables shrink, and so do the plan
-assignments and earlier payout lines, to the people in the set (nobody else's pay can move theirs).
+assignments, quotas and earlier payout lines, to the people in the set (nobody else's pay can move theirs).
 `services.calc_inputs.load_inputs` reads a superset of the same rows from the store by person, deal
 and account, and applies `reaching` to it.
 Deals stay when a kept transaction or activity refers to them, so the deal fields a filter reads are
-the same, and so do all the splits of a kept deal (its revenue splits must still add up to 100 %);
+the same, and so do all the splits of a kept deal (its revenue splits must still add up to 100 %).
+Accounts and their territory assignments shrink to those the kept rows refer to (a filter or a
+territory rule reads only those) and quotas to the people in the set (only a seat's own quota is read);
 the other dimension tables stay whole.
 """
 
@@ -86,14 +88,18 @@ def has_territory_rules(plans: Mapping[tuple[str, int], Plan]) -> bool:
     return any(isinstance(r, TerritoryRule) for p in plans.values() for r in p.crediting)
 
 
+def owned_territories(territories: pa.Table, people: Iterable[str]) -> list[str]:
+    """The territories one of `people` owns, sorted."""
+    owned = territories.filter(_among(territories, "owner_id", _values(sorted(set(people)))))
+    return sorted(set(owned.column("territory_id").drop_null().to_pylist()))
+
+
 def territory_accounts(
     territories: pa.Table, account_assignments: pa.Table, people: Iterable[str]
 ) -> set[str]:
     """Accounts that have been, on any date, in a territory one of `people` owns."""
-    owned = territories.filter(_among(territories, "owner_id", _values(sorted(set(people)))))
-    spells = account_assignments.filter(
-        _among(account_assignments, "territory_id", owned.column("territory_id"))
-    )
+    owned = _values(owned_territories(territories, people))
+    spells = account_assignments.filter(_among(account_assignments, "territory_id", owned))
     return set(spells.column("account_id").drop_null().to_pylist())
 
 
@@ -130,15 +136,22 @@ def reaching(inputs: CalcInputs, payees: Iterable[str]) -> CalcInputs:
         activities = activities.filter(_among(activities, "person_id", people))
         referred.append(activities.column("opportunity_id"))
     kept = _unique(referred)
+    deals = deals.filter(_among(deals, "opportunity_id", kept))
+    accounts = _unique([t.column("account_id") for t in (tx, deals, activities) if t is not None])
     return dataclasses.replace(
         inputs,
         transactions=tx,
-        opportunities=deals.filter(_among(deals, "opportunity_id", kept)),
+        opportunities=deals,
         # every split of a kept deal: its revenue splits still add up to what they add up to
         opportunity_splits=splits.filter(_among(splits, "opportunity_id", kept)),
         activities=activities,
         plan_assignments=inputs.plan_assignments.filter(_among(inputs.plan_assignments, "person_id", people)),
         prior_lines=prior,
+        accounts=inputs.accounts.filter(_among(inputs.accounts, "account_id", accounts)),
+        account_assignments=inputs.account_assignments.filter(
+            _among(inputs.account_assignments, "account_id", accounts)
+        ),
+        quotas=inputs.quotas.filter(_among(inputs.quotas, "subject_id", people)),
     )
 
 
