@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -89,25 +90,35 @@ class CalcRunSummary:
 
 def _warm_up(engine: Engine) -> None:
     """The first run in a process: start the store's reader process, then import the engine while it
-    starts (each takes about a second; on two cores they overlap). Later runs find both done.
-
-    Once imported, the engine's libraries (Ibis, DuckDB, sqlglot, pyarrow, pandas: about 200,000
-    objects) live as long as the process, so after one collection they are moved out of the cyclic
-    garbage collector's view (`gc.freeze`). In a long-lived process (the web app, a worker) each full
-    collection walked them all: about 0.15 s that landed on every third or fourth small run. The
-    collection (0.1 s) happens while the reader process is still starting.
-    """
+    starts (each takes about a second; on two cores they overlap). Later runs find both done."""
     start_reader(store_url(engine))
     import openspm.engine.calc.run  # noqa: F401 - imported now, not when first calculating
 
-    global _FROZEN  # noqa: PLW0603 - once per process
-    if not _FROZEN:
-        _FROZEN = True
+
+def prepare_process() -> None:
+    """Ready a long-lived process for calculating (the web app calls this at start-up, before serving):
+    import the engine, collect garbage once, then move every object alive out of the cyclic garbage
+    collector's view (`gc.freeze`).
+
+    The engine's libraries (Ibis, DuckDB, sqlglot, pyarrow, pandas: about 200,000 objects) live as
+    long as the process, and each full collection walked them all: about 0.15 s landing on every third
+    or fourth small run. Anything alive at this moment is frozen with them and, should it later become
+    cyclic garbage, is never reclaimed; that is why this runs once, at start-up, and not inside a run
+    (a notebook or a test process, which calls none of this, keeps the collector as it is).
+    """
+    global _PREPARED  # noqa: PLW0603 - once per process
+    with _PREPARING:
+        if _PREPARED:
+            return
+        import openspm.engine.calc.run  # noqa: F401 - the libraries to freeze
+
         gc.collect()
         gc.freeze()
+        _PREPARED = True
 
 
-_FROZEN = False
+_PREPARED = False
+_PREPARING = threading.Lock()
 
 
 def _no_progress(step: str, done: int, total: int) -> None:

@@ -83,7 +83,8 @@ def load_inputs(
     of a quarterly plan, the fiscal year of an annual one), less the longest clawback window, to the end
     of `period`. With `payees`, the transactions, deals, splits and activities read are those that can
     credit them or the teams they are paid on (`engine.calc.reach.reaching`), looked up by person,
-    deal and account instead of read whole.
+    deal and account instead of read whole; so are the accounts those rows refer to, their territory
+    assignments, and the quotas of the people in reach.
     """
     url = store_url(engine)
     keyed = FACTS if payees is None else FACTS + BY_KEY

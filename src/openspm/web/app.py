@@ -12,6 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openspm import __version__
+from openspm.services import calc
 from openspm.settings import Settings
 from openspm.store.db import make_engine
 from openspm.web import problems
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        calc.prepare_process()  # before serving: the engine imported, its libraries frozen for the GC
         warmer = None
         if settings.kpi_warm_seconds > 0:
             from openspm.ingest.sales_process import load_sales_process

@@ -286,6 +286,8 @@ def test_chains_walked_for_some_people_are_theirs_in_the_whole_org() -> None:
         walked = management_chain(org, people=people).to_pylist()
         assert walked == [r for r in whole if r["c_person"] in people], people
     assert {r["ancestor"] for r in management_chain(org, people={"C1"}).to_pylist()} == {"C2"}
+    twice = management_chain(org, people=["R1", "R1", None]).to_pylist()  # type: ignore[list-item]
+    assert twice == [r for r in whole if r["c_person"] == "R1"]
     assert management_chain(org, people={"R1"}).num_rows == 4
 
 

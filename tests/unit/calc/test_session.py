@@ -243,6 +243,14 @@ def _registers(t: ibis.Table) -> ibis.Table:
     return t.union(session.memtable(pa.table({"x": [1]})))
 
 
+_OUTSIDE: list[ibis.Table] = []
+
+
+@session.reusable
+def _reads_outside(t: ibis.Table) -> ibis.Table:
+    return t.union(_OUTSIDE[0])
+
+
 @pytest.mark.usefixtures("cold")
 def test_a_reusable_builder_is_built_once_per_arguments_and_must_be_pure() -> None:
     """Equal arguments (a table of the same name and schema in a later session) give the expression
@@ -258,6 +266,9 @@ def test_a_reusable_builder_is_built_once_per_arguments_and_must_be_pure() -> No
         assert _doubled(session.memtable(data), 2.0) is not first  # 2 == 2.0, but not the same literal
         with pytest.raises(RuntimeError, match="registered a table"):
             _registers(session.memtable(data))
-    assert session.built_expressions() == (1, 4)
+        _OUTSIDE[:] = [session.memtable(data)]
+        with pytest.raises(RuntimeError, match="read a table it was not given"):
+            _reads_outside(session.memtable(data))
+    assert session.built_expressions() == (1, 5)
     outside = ibis.memtable(data)
     assert _doubled(outside, 2) is not _doubled(outside, 2)

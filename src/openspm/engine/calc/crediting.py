@@ -718,7 +718,7 @@ def _above(assignments: pa.Table, people: Collection[str] | None) -> pa.Table:
     if people is None:
         return assignments
     persons = assignments.column("person_id")
-    found = pa.array(sorted(people), pa.string())
+    found = pa.array(sorted({p for p in people if p is not None}), pa.string())
     while True:
         mine = assignments.filter(pc.fill_null(pc.is_in(persons, value_set=found), False))
         managers = mine.column("manager_id").drop_null().combine_chunks()

@@ -186,7 +186,7 @@ def arrow_of(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     overhead was a third of the time DuckDB spent (0.13 s of 0.42 s over a run's 25 queries). So the
     query is submitted directly through `duckdb._seam.submit`, the one call DuckDB's own relation layer
     runs a statement with (Arrow out, no extra copy); a DuckDB without it gets the public path
-    (`tests/engine/calc/test_session.py` checks the two agree, and that the pinned DuckDB has it).
+    (`tests/unit/calc/test_session.py` checks the two agree, and that the pinned DuckDB has it).
     """
     if _SUBMIT is None:
         return con.sql(sql).to_arrow_table()
@@ -249,11 +249,12 @@ def reusable(build: Callable[P, R]) -> Callable[P, R]:
     The SQL cache (`_COMPILED`) spares a run of the same shape compiling; building the expressions it
     looks them up by still took half a second of a small run, spread over a dozen builders. A builder
     may be `reusable` when it only combines the Ibis tables and values it is given: it registers no
-    table (`memtable`, `among`) and runs no query, which is checked on every build (a builder that does
-    either raises). Arguments are keyed by content: Ibis expressions by their node (a session's tables
-    are named by their place, so equal nodes read the same tables), lists and tuples item by item, other
-    values by type and value (plans are frozen). Outside a DuckDB session (no session, or another
-    backend, whose in-memory tables carry data) the builder simply runs.
+    table (`memtable`, `among`), runs no query and reads no table it was not given, which is checked on
+    every build (a builder that does any of these raises). Arguments are keyed by content: Ibis
+    expressions by their node (a session's tables are named by their place, so equal nodes read the same
+    tables), lists and tuples item by item, other values by type and value (plans are frozen). Outside
+    a DuckDB session (no session, or another backend, whose in-memory tables carry data) the builder
+    simply runs.
     """
 
     @functools.wraps(build)
@@ -271,10 +272,26 @@ def reusable(build: Callable[P, R]) -> Callable[P, R]:
             raise RuntimeError(
                 f"{build.__qualname__} registered a table or ran a query, so it cannot be reusable"
             )
+        if not _tables_in(made) <= _tables_in((args, kwargs)):
+            raise RuntimeError(
+                f"{build.__qualname__} read a table it was not given, so it cannot be reusable"
+            )
         _BUILT.put(key, made)
         return made
 
     return built
+
+
+def _tables_in(value: object) -> set[ops.Node]:
+    """The named tables the expressions in `value` (an expression, or nested tuples, lists and dicts
+    of them) read."""
+    if isinstance(value, ir.Expr):
+        return set(value.op().find(ops.UnboundTable))
+    if isinstance(value, list | tuple):
+        return set().union(*(_tables_in(v) for v in value))
+    if isinstance(value, dict):
+        return _tables_in(list(value.values()))
+    return set()
 
 
 def _key(value: object) -> Hashable:
