@@ -182,7 +182,8 @@ def calc_incremental_sqlite_warm(ctx: Context) -> Measurement:
 #: The AE plans' crediting and measures written by hand as one DuckDB query: revenue splits, seats,
 #: a one-level rollup to the manager, and bookings, renewals and platform bookings per person and month.
 #: Not what the engine runs (no direct fallback, overlays, SDR deals and activities, FX, first-match
-#: precedence, explanations), but a lower bound for any relational engine doing this work.
+#: precedence, explanations), but a lower bound for any relational engine doing this work. Exact like the
+#: engine: `percent * 0.01`, not `/ 100`, which DuckDB computes in DOUBLE (float money, and slower).
 FLOOR_SQL = """
 with conforming as (
   select opportunity_id from splits where kind = 'revenue' group by 1 having sum(percent) = 100
@@ -193,7 +194,7 @@ s as (
     and opportunity_id in (select opportunity_id from conforming)
 ),
 c as (
-  select s.person_id, tx.date, tx.kind, tx.amount * s.percent / 100 as amount, p.family
+  select s.person_id, tx.date, tx.kind, tx.amount * s.percent * 0.01 as amount, p.family
   from tx join s on tx.opportunity_id = s.opportunity_id left join products p on p.product_id = tx.product_id
   where tx.date >= DATE '2025-02-01' and tx.date < DATE '2026-02-01'
 ),

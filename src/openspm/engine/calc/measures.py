@@ -463,7 +463,10 @@ def windows(
 
 def _cancelled_deals(inputs: CalcInputs, start: date, end: date) -> pa.Array:
     """Deals with a cancellation dated in [start, end): every credit of theirs is kept one by one."""
-    t = in_window(inputs.transactions, "date", start, end)
+    # Only the three columns it reads: filtering the whole table would copy every column of every row in
+    # the window (a year of 10M lines: 3 s for a few thousand ids).
+    t = inputs.transactions.select(["date", "kind", "opportunity_id"])
+    t = in_window(t, "date", start, end)
     ids = t.filter(pc.equal(t.column("kind"), CANCELLATION)).column("opportunity_id").drop_null()
     ids = ids.cast(pa.string())
     return pc.unique(ids.combine_chunks())
