@@ -464,7 +464,7 @@ def windows(
 def _cancelled_deals(inputs: CalcInputs, start: date, end: date) -> pa.Array:
     """Deals with a cancellation dated in [start, end): every credit of theirs is kept one by one."""
     # Only the three columns it reads: filtering the whole table would copy every column of every row in
-    # the window (a year of 10M lines: 3 s for a few thousand ids).
+    # the window (a year of 10M lines: 0.4 s warm, nearly 3 s on first touch, against 0.12 s and 0.7 s).
     t = inputs.transactions.select(["date", "kind", "opportunity_id"])
     t = in_window(t, "date", start, end)
     ids = t.filter(pc.equal(t.column("kind"), CANCELLATION)).column("opportunity_id").drop_null()
